@@ -10,7 +10,7 @@ packages=(
   libarchive-dev
   openmpi-bin libopenmpi-dev
   libtorch-dev python3 python3-torch python3-mpi4py
-  awscli pigz librsvg2-bin dataset-fashion-mnist
+  awscli pigz librsvg2-bin dataset-fashion-mnist libpugixml-dev
   nodejs npm
 )
 backports_packages=(libcatch2-dev)  # Catch2 v3 lives in bookworm-backports
