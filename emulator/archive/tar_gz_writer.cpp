@@ -15,6 +15,7 @@
 #include "emulator/archive/archive_error.h"
 #include "emulator/archive/parallel_gzip.h"
 #include "emulator/archive/unique_fd.h"
+#include "emulator/archive/utf8_locale.h"
 
 namespace smplocal::archive {
 namespace fs = std::filesystem;
@@ -133,10 +134,8 @@ class TarWriter {
 
     EntryPtr entry(archive_entry_new(), archive_entry_free);
     struct archive_entry* ae = entry.get();
-    // Names are stored as UTF-8 (pax "path" when not plain ASCII), whatever the C locale is.
-    if (!archive_entry_update_pathname_utf8(ae, e.name.c_str())) {
-      archive_entry_copy_pathname(ae, e.name.c_str());  // not UTF-8: keep the raw bytes
-    }
+    // Raw bytes; with ScopedUtf8Locale active, non-ASCII names become UTF-8 pax "path" records.
+    archive_entry_copy_pathname(ae, e.name.c_str());
     archive_entry_set_perm(ae, st.st_mode & 07777);
     archive_entry_set_mtime(ae, st.st_mtim.tv_sec, 0);  // whole seconds: no pax time records
     archive_entry_set_uid(ae, 0);
@@ -158,9 +157,7 @@ class TarWriter {
         throw ArchiveError(errno_message("cannot read symlink '" + e.source.string() + "'", errno));
       }
       target.resize(static_cast<std::size_t>(n));
-      if (!archive_entry_update_symlink_utf8(ae, target.c_str())) {
-        archive_entry_copy_symlink(ae, target.c_str());
-      }
+      archive_entry_copy_symlink(ae, target.c_str());
     }
     if (archive_write_header(a_.get(), ae) < ARCHIVE_WARN) fail("writing the header of " + e.name);
 
@@ -214,6 +211,7 @@ ArchiveStats write_tar_gz(const fs::path& out, const std::vector<ArchiveEntry>& 
   {
     ParallelGzipWriter gz(temp.fd(), options.threads, options.level, options.block_size);
     TarSink sink{&gz, nullptr};
+    ScopedUtf8Locale utf8;  // outlives the writer: libarchive converts names in this thread
     TarWriter tar(&sink);
     std::vector<char> buf(kReadChunk);
     for (const ArchiveEntry& e : entries) {
