@@ -234,6 +234,9 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
   rect(o, "legend-swatch comm", gx, gy + 4, 24, kCommBar, comm_colour("send"));
   rect(o, "legend-swatch comm", gx + 24, gy + 4, 24, kCommBar, comm_colour("recv"));
   text(o, "legend-label", gx + 54, gy + 10, "send / recv");
+  gx += 140;
+  rect(o, "legend-swatch comm", gx, gy + 4, 24, kCommBar, comm_colour("allreduce"));
+  text(o, "legend-label", gx + 30, gy + 10, "allreduce / other communication");
   o += "</g>\n";
   o += "</svg>\n";
   return o;
