@@ -50,7 +50,11 @@ std::vector<ArchiveEntry> collect_tree(const fs::path& root, const std::string& 
                        " (check the path; an empty directory gives an empty archive)");
   }
   std::vector<ArchiveEntry> entries;
-  if (!base.empty()) entries.push_back({root, base});
+  if (!base.empty()) {
+    // The root may be a symlink to a directory; its member must describe the directory.
+    fs::path real = fs::canonical(root, ec);
+    entries.push_back({ec ? root : real, base});
+  }
   try {
     // The default options do not follow directory symlinks: a symlink is one member.
     for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();

@@ -16,9 +16,10 @@ namespace smplocal::archive {
 namespace fs = std::filesystem;
 namespace {
 
-// Names in a directory (not "." or ".."), read through a duplicate so `dir` stays usable.
+// Names in a directory (not "." or ".."). Reads through a fresh descriptor: a dup() would share
+// the read position, and a second listing of the same directory would come back empty.
 std::vector<std::string> list_dir(int dir, const std::string& where) {
-  int fd = ::fcntl(dir, F_DUPFD_CLOEXEC, 0);
+  int fd = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
   if (d == nullptr) {
     if (fd >= 0) ::close(fd);
