@@ -63,6 +63,17 @@ TEST_CASE("the committed fixture set renders", "[timeline][unit]") {
   // Balanced stages: latency and jitter only add idle time to the uniform-stage theory.
   CHECK(s.measured_bubble > s.theoretical_bubble);
   CHECK(s.measured_bubble < 0.4);
+
+  // The committed picture (the README's) is what the current renderer draws.
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const bool same = read(dir.path() / "timeline.svg") == read(fixture.parent_path() / "timeline.svg");
+  if (!same)
+    FAIL("fixtures/traces/fashion-mnist-p2-dp4/timeline.svg is stale; regenerate it with "
+         "build-timeline/emulator/timeline/smp-timeline fixtures/traces/fashion-mnist-p2-dp4/ranks /tmp/out && "
+         "cp /tmp/out/timeline.svg fixtures/traces/fashion-mnist-p2-dp4/");
 }
 
 TEST_CASE("smp-timeline renders a chosen step and explains bad input", "[timeline][unit]") {
