@@ -17,26 +17,45 @@ bool is_comm(const TraceEvent& ev) {
   return ev.cat == "send" || ev.cat == "recv" || ev.cat == "allreduce" || ev.tid == 1;
 }
 
-const TraceEvent* step_span_of(const RankTrace& t, int step) {
-  for (const auto& ev : t.events)
-    if (ev.is_span() && ev.cat == "step" && ev.step == step) return &ev;
-  return nullptr;
-}
+// StepIndex: one rank's step spans by step and by start time, so looking a step up stays
+// O(log n) on long jobs (thousands of steps, many events each).
+struct StepIndex {
+  std::map<int, const TraceEvent*> by_step;
+  std::vector<const TraceEvent*> by_start;  // ascending ts
+
+  explicit StepIndex(const RankTrace& t) {
+    for (const auto& ev : t.events)
+      if (ev.is_span() && ev.cat == "step" && ev.step) {
+        by_step.emplace(*ev.step, &ev);
+        by_start.push_back(&ev);
+      }
+    std::stable_sort(by_start.begin(), by_start.end(),
+                     [](const TraceEvent* a, const TraceEvent* b) { return a->ts < b->ts; });
+  }
+
+  const TraceEvent* span_of(int step) const {
+    auto it = by_step.find(step);
+    return it == by_step.end() ? nullptr : it->second;
+  }
+
+  // The step an event belongs to: args.step, else the step span containing its midpoint.
+  std::optional<int> step_of(const TraceEvent& ev) const {
+    if (ev.step) return ev.step;
+    const double mid = ev.ts + ev.dur / 2;
+    auto it = std::upper_bound(by_start.begin(), by_start.end(), mid,
+                               [](double t, const TraceEvent* s) { return t < s->ts; });
+    if (it == by_start.begin()) return std::nullopt;
+    const TraceEvent* s = *std::prev(it);
+    if (mid <= s->end()) return s->step;
+    return std::nullopt;
+  }
+};
 
 bool has_step_spans(const std::vector<RankTrace>& traces) {
   for (const auto& t : traces)
     for (const auto& ev : t.events)
       if (ev.is_span() && ev.cat == "step") return true;
   return false;
-}
-
-// The step an event belongs to: args.step, else the step span of its rank that contains it.
-std::optional<int> step_of(const RankTrace& t, const TraceEvent& ev) {
-  if (ev.step) return ev.step;
-  const double mid = ev.ts + ev.dur / 2;
-  for (const auto& s : t.events)
-    if (s.is_span() && s.cat == "step" && s.ts <= mid && mid <= s.end()) return s.step;
-  return std::nullopt;
 }
 
 }  // namespace
@@ -55,22 +74,23 @@ std::vector<int> steps_present(const std::vector<RankTrace>& traces) {
 }
 
 std::vector<int> complete_steps(const std::vector<RankTrace>& traces) {
-  std::vector<int> out;
-  const bool spans = has_step_spans(traces);
-  for (int s : steps_present(traces)) {
-    bool all = !traces.empty();
+  // steps -> number of ranks that finished it
+  std::map<int, std::size_t> finished;
+  if (has_step_spans(traces)) {
+    for (const auto& t : traces)
+      for (const auto& [step, span] : StepIndex(t).by_step) ++finished[step];
+  } else {
     for (const auto& t : traces) {
-      if (spans) {
-        all = all && step_span_of(t, s) != nullptr;
-      } else {
-        std::set<int> forwards;
-        for (const auto& ev : t.events)
-          if (ev.is_span() && ev.cat == "forward" && ev.step == s && ev.microbatch) forwards.insert(*ev.microbatch);
-        all = all && static_cast<int>(forwards.size()) >= t.microbatches;
-      }
+      std::map<int, std::set<int>> forwards;  // step -> microbatches
+      for (const auto& ev : t.events)
+        if (ev.is_span() && ev.cat == "forward" && ev.step && ev.microbatch) forwards[*ev.step].insert(*ev.microbatch);
+      for (const auto& [step, mbs] : forwards)
+        if (static_cast<int>(mbs.size()) >= t.microbatches) ++finished[step];
     }
-    if (all) out.push_back(s);
   }
+  std::vector<int> out;
+  for (const auto& [step, ranks] : finished)
+    if (ranks == traces.size()) out.push_back(step);
   return out;
 }
 
@@ -118,10 +138,11 @@ StepAnalysis analyze_step(const std::vector<RankTrace>& traces, std::optional<in
   for (const RankTrace* t : lane_order(traces)) {
     LaneStep lane;
     lane.trace = t;
-    lane.step_span = step_span_of(*t, chosen);
+    const StepIndex index(*t);
+    lane.step_span = index.span_of(chosen);
     double lo = kInf, hi = -kInf;
     for (const auto& ev : t->events) {
-      if (!ev.is_span() || step_of(*t, ev) != chosen) continue;
+      if (!ev.is_span() || index.step_of(ev) != chosen) continue;
       if (is_compute(ev)) {
         lane.compute.push_back(&ev);
         lo = std::min(lo, ev.ts);

@@ -172,6 +172,8 @@ std::vector<Json> simulate_traces(const SimConfig& c) {
           args["peer"] = r;
           events[peer].push_back(span("recv " + what + " mb" + mb + " <- " + std::to_string(r), "recv",
                                       step_start + sp.end, c.comm_us, peer, 1, args));
+          // Both ends are busy with the transfer until it completes; the step call covers it.
+          rank_end[sp.stage] = std::max(rank_end[sp.stage], sp.end + c.comm_us);
           rank_end[peer_stage] = std::max(rank_end[peer_stage], sp.end + c.comm_us);
         }
       }

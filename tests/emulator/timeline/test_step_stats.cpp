@@ -204,3 +204,25 @@ TEST_CASE("a job that stopped before any complete step is shown as incomplete", 
   CHECK_FALSE(s.complete);
   CHECK(s.steps == 0);
 }
+
+TEST_CASE("events without args.step belong to the step span that contains them", "[timeline][unit]") {
+  TempDir dir;
+  SimConfig c;
+  c.comm_us = 50;
+  c.steps = 2;
+  auto docs = simulate_traces(c);
+  for (auto& doc : docs)
+    for (auto& ev : doc["traceEvents"])
+      if (ev["cat"] == "send" || ev["cat"] == "recv") ev["args"].erase("step");
+  for (std::size_t r = 0; r < docs.size(); ++r)
+    std::ofstream(dir.path() / ("trace-rank" + std::to_string(r) + ".json")) << docs[r].dump();
+  const auto a = analyze_step(load_rank_traces(dir.path()), 0);
+  for (const auto& lane : a.lanes) {
+    CHECK(lane.comm.size() == static_cast<std::size_t>(c.microbatches * 2));
+    for (const TraceEvent* ev : lane.comm) {
+      CHECK_FALSE(ev->step.has_value());
+      CHECK(ev->ts >= a.start);
+      CHECK(ev->end() <= a.end + 1e-6);
+    }
+  }
+}
