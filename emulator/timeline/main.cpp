@@ -14,8 +14,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: smp-timeline RANK_DIR [OUT_DIR] [--step N]\n"
-    "  Reads RANK_DIR/trace-rank*.json (libsmp traces), writes OUT_DIR/timeline.json (Chrome trace:\n"
-    "  open in https://ui.perfetto.dev or chrome://tracing) and OUT_DIR/timeline.svg (the last complete\n"
+    "  Reads RANK_DIR/trace-rank*.json (libsmp traces), writes OUT_DIR/timeline.json (Chrome "
+    "trace:\n"
+    "  open in https://ui.perfetto.dev or chrome://tracing) and OUT_DIR/timeline.svg (the last "
+    "complete\n"
     "  step, or step N). OUT_DIR defaults to RANK_DIR.\n";
 
 }  // namespace
@@ -38,7 +40,8 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       long v = std::strtol(argv[++i], &end, 10);
       if (*end != '\0' || v < 0) {
-        std::cerr << "smp-timeline: --step expects a non-negative integer, got '" << argv[i] << "'\n";
+        std::cerr << "smp-timeline: --step expects a non-negative integer, got '" << argv[i]
+                  << "'\n";
         return 2;
       }
       step = static_cast<int>(v);
@@ -59,7 +62,8 @@ int main(int argc, char** argv) {
     const auto traces = load_rank_traces(rank_dir);
     write_merged_trace(traces, out_dir / "timeline.json");
     const TimelineSummary summary = render_svg(traces, out_dir / "timeline.svg", step);
-    std::cout << describe(summary) << ", step " << summary.step << (summary.complete ? "" : " (incomplete)") << "\n"
+    std::cout << describe(summary) << ", step " << summary.step
+              << (summary.complete ? "" : " (incomplete)") << "\n"
               << "  merged trace: " << (out_dir / "timeline.json").string() << "\n"
               << "  picture:      " << (out_dir / "timeline.svg").string() << "\n";
   } catch (const TimelineError& e) {

@@ -40,7 +40,8 @@ Json merge_traces(const std::vector<RankTrace>& traces) {
   for (std::size_t i = 0; i < lanes.size(); ++i) {
     const RankTrace& t = *lanes[i];
     events.push_back(metadata_event("process_name", t.rank, 0, Json{{"name", t.label()}}));
-    events.push_back(metadata_event("process_sort_index", t.rank, 0, Json{{"sort_index", static_cast<int>(i)}}));
+    events.push_back(
+        metadata_event("process_sort_index", t.rank, 0, Json{{"sort_index", static_cast<int>(i)}}));
     events.push_back(metadata_event("process_labels", t.rank, 0,
                                     Json{{"labels", "rank " + std::to_string(t.rank)}}));
     events.push_back(metadata_event("thread_name", t.rank, 0, Json{{"name", "compute"}}));

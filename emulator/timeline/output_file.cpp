@@ -16,7 +16,8 @@ void write_file_atomically(const fs::path& out, std::string_view content) {
   if (out.has_parent_path()) {
     fs::create_directories(out.parent_path(), ec);
     if (ec)
-      throw TimelineError(out.parent_path().string() + ": cannot create the output directory (" + ec.message() +
+      throw TimelineError(out.parent_path().string() + ": cannot create the output directory (" +
+                          ec.message() +
                           ") — check permissions or choose another output directory");
   }
   fs::path tmp = out;
@@ -27,13 +28,15 @@ void write_file_atomically(const fs::path& out, std::string_view content) {
     if (!f) {
       const std::string why = std::strerror(errno);
       fs::remove(tmp, ec);
-      throw TimelineError(out.string() + ": cannot write (" + why + ") — check permissions and free disk space");
+      throw TimelineError(out.string() + ": cannot write (" + why +
+                          ") — check permissions and free disk space");
     }
   }
   fs::rename(tmp, out, ec);
   if (ec) {
     fs::remove(tmp, ec);
-    throw TimelineError(out.string() + ": cannot rename the temp file into place (" + ec.message() + ")");
+    throw TimelineError(out.string() + ": cannot rename the temp file into place (" + ec.message() +
+                        ")");
   }
 }
 

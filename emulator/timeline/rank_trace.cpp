@@ -49,8 +49,9 @@ int require_int(const Json& obj, const char* key, const fs::path& file, const st
   auto v = as_int(obj[key]);
   if (!v) fail(file, where, std::string(key) + " must be an integer, got " + obj[key].dump());
   if (*v < min_value)
-    fail(file, where, std::string(key) + " must be >= " + std::to_string(min_value) + ", got " +
-                          std::to_string(*v));
+    fail(file, where,
+         std::string(key) + " must be >= " + std::to_string(min_value) + ", got " +
+             std::to_string(*v));
   return *v;
 }
 
@@ -64,7 +65,8 @@ double require_time(const Json& ev, const char* key, const fs::path& file, const
                     bool non_negative) {
   if (!ev.contains(key)) fail(file, where, std::string(key) + " is missing");
   const Json& v = ev[key];
-  if (!v.is_number()) fail(file, where, std::string(key) + " must be a number of microseconds, got " + v.dump());
+  if (!v.is_number())
+    fail(file, where, std::string(key) + " must be a number of microseconds, got " + v.dump());
   double d = v.get<double>();
   if (!std::isfinite(d)) fail(file, where, std::string(key) + " must be finite");
   if (non_negative && d < 0) fail(file, where, std::string(key) + " must be >= 0, got " + v.dump());
@@ -76,7 +78,8 @@ TraceEvent parse_event(const Json& ev, std::size_t index, const fs::path& file) 
   if (!ev.is_object()) fail(file, where, "an event must be a JSON object, got " + ev.dump());
   TraceEvent out;
   out.raw = ev;
-  if (!ev.contains("ph") || !ev["ph"].is_string()) fail(file, where, "ph (event phase) must be a string");
+  if (!ev.contains("ph") || !ev["ph"].is_string())
+    fail(file, where, "ph (event phase) must be a string");
   out.ph = ev["ph"].get<std::string>();
   if (ev.contains("name")) {
     if (!ev["name"].is_string()) fail(file, where, "name must be a string");
@@ -98,13 +101,15 @@ TraceEvent parse_event(const Json& ev, std::size_t index, const fs::path& file) 
     if (!args.is_object()) fail(file, where, "args must be an object");
     if (args.contains("step")) {
       auto s = as_int(args["step"]);
-      if (!s || *s < 0) fail(file, where, "args.step must be a non-negative integer, got " + args["step"].dump());
+      if (!s || *s < 0)
+        fail(file, where, "args.step must be a non-negative integer, got " + args["step"].dump());
       out.step = s;
     }
     if (args.contains("microbatch")) {
       auto m = as_int(args["microbatch"]);
       if (!m || *m < 0)
-        fail(file, where, "args.microbatch must be a non-negative integer, got " + args["microbatch"].dump());
+        fail(file, where,
+             "args.microbatch must be a non-negative integer, got " + args["microbatch"].dump());
       out.microbatch = m;
     }
   }
@@ -148,7 +153,8 @@ std::string RankTrace::label() const {
 }
 
 RankTrace parse_rank_trace(const Json& doc, const fs::path& file) {
-  if (!doc.is_object()) fail(file, "", "the document must be a JSON object with metadata and traceEvents");
+  if (!doc.is_object())
+    fail(file, "", "the document must be a JSON object with metadata and traceEvents");
   if (!doc.contains("metadata") || !doc["metadata"].is_object())
     fail(file, "", "metadata object is missing");
   const Json& md = doc["metadata"];
@@ -156,7 +162,8 @@ RankTrace parse_rank_trace(const Json& doc, const fs::path& file) {
   if (!md.contains("format") || !md["format"].is_string())
     fail(file, where, "format is missing (expected \"" + std::string(kTraceFormat) + "\")");
   if (md["format"].get<std::string>() != kTraceFormat)
-    fail(file, where, "format is " + md["format"].dump() + ", this smp-local reads \"" + kTraceFormat + "\"");
+    fail(file, where,
+         "format is " + md["format"].dump() + ", this smp-local reads \"" + kTraceFormat + "\"");
   if (md.contains("clock") && md["clock"] != "unix_us")
     fail(file, where, "clock is " + md["clock"].dump() + ", expected \"unix_us\"");
 
@@ -170,7 +177,9 @@ RankTrace parse_rank_trace(const Json& doc, const fs::path& file) {
   t.pp_size = require_int(md, "pp_size", file, where, 1);
   t.pp_rank = require_int(md, "pp_rank", file, where, 0);
   if (t.pp_rank >= t.pp_size)
-    fail(file, where, "pp_rank " + std::to_string(t.pp_rank) + " is not below pp_size " + std::to_string(t.pp_size));
+    fail(file, where,
+         "pp_rank " + std::to_string(t.pp_rank) + " is not below pp_size " +
+             std::to_string(t.pp_size));
   t.dp_rank = require_int(md, "dp_rank", file, where, 0);
   t.dp_size = optional_int(md, "dp_size", 1, file, where, 1);
   t.tp_rank = optional_int(md, "tp_rank", 0, file, where, 0);
@@ -179,7 +188,8 @@ RankTrace parse_rank_trace(const Json& doc, const fs::path& file) {
   t.microbatches = require_int(md, "microbatches", file, where, 1);
   t.active_microbatches = optional_int(md, "active_microbatches", t.microbatches, file, where, 1);
   if (md.contains("pipeline")) {
-    if (!md["pipeline"].is_string()) fail(file, where, "pipeline must be a string (\"simple\" or \"interleaved\")");
+    if (!md["pipeline"].is_string())
+      fail(file, where, "pipeline must be a string (\"simple\" or \"interleaved\")");
     t.pipeline = md["pipeline"].get<std::string>();
   } else {
     t.pipeline = "interleaved";  // SMP's default schedule
@@ -189,13 +199,16 @@ RankTrace parse_rank_trace(const Json& doc, const fs::path& file) {
     fail(file, "", "traceEvents array is missing");
   const Json& events = doc["traceEvents"];
   t.events.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) t.events.push_back(parse_event(events[i], i, file));
+  for (std::size_t i = 0; i < events.size(); ++i)
+    t.events.push_back(parse_event(events[i], i, file));
   return t;
 }
 
 RankTrace read_rank_trace(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw TimelineError(file.string() + ": cannot open the trace file — check that it exists and is readable");
+  if (!in)
+    throw TimelineError(file.string() +
+                        ": cannot open the trace file — check that it exists and is readable");
   Json doc;
   try {
     doc = Json::parse(in);
@@ -208,9 +221,10 @@ RankTrace read_rank_trace(const fs::path& file) {
 std::vector<RankTrace> load_rank_traces(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw TimelineError(dir.string() +
-                        ": trace directory does not exist — run the job with tracing on (smp-local sets "
-                        "SMP_TRACE_DIR to <job dir>/trace/ranks) or pass the directory holding trace-rank*.json");
+    throw TimelineError(
+        dir.string() +
+        ": trace directory does not exist — run the job with tracing on (smp-local sets "
+        "SMP_TRACE_DIR to <job dir>/trace/ranks) or pass the directory holding trace-rank*.json");
   std::map<int, fs::path> files;  // ordered by rank: deterministic output
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
@@ -218,25 +232,31 @@ std::vector<RankTrace> load_rank_traces(const fs::path& dir) {
     if (rank) files.emplace(*rank, entry.path());
   }
   if (files.empty())
-    throw TimelineError(dir.string() +
-                        ": no trace-rank*.json files — was tracing on (SMP_TRACE_DIR) and did the job "
-                        "reach its first step?");
+    throw TimelineError(
+        dir.string() +
+        ": no trace-rank*.json files — was tracing on (SMP_TRACE_DIR) and did the job "
+        "reach its first step?");
 
   std::vector<RankTrace> traces;
   for (const auto& [rank, path] : files) {
     RankTrace t = read_rank_trace(path);
     if (t.rank != rank)
-      fail(path, "metadata", "rank is " + std::to_string(t.rank) + " but the file name says rank " + std::to_string(rank));
+      fail(path, "metadata",
+           "rank is " + std::to_string(t.rank) + " but the file name says rank " +
+               std::to_string(rank));
     traces.push_back(std::move(t));
   }
   const RankTrace& first = traces.front();
   for (const RankTrace& t : traces) {
-    auto mismatch = [&](const std::string& key, const std::string& mine, const std::string& theirs) {
+    auto mismatch = [&](const std::string& key, const std::string& mine,
+                        const std::string& theirs) {
       fail(t.file, "metadata",
            key + " is " + mine + " but " + first.file.filename().string() + " says " + theirs +
-               " (all ranks of one job share it; are files of two jobs mixed in " + dir.string() + "?)");
+               " (all ranks of one job share it; are files of two jobs mixed in " + dir.string() +
+               "?)");
     };
-    if (t.pp_size != first.pp_size) mismatch("pp_size", std::to_string(t.pp_size), std::to_string(first.pp_size));
+    if (t.pp_size != first.pp_size)
+      mismatch("pp_size", std::to_string(t.pp_size), std::to_string(first.pp_size));
     if (t.microbatches != first.microbatches)
       mismatch("microbatches", std::to_string(t.microbatches), std::to_string(first.microbatches));
     if (t.pipeline != first.pipeline) mismatch("pipeline", t.pipeline, first.pipeline);
@@ -248,7 +268,8 @@ std::vector<const RankTrace*> lane_order(const std::vector<RankTrace>& traces) {
   std::vector<const RankTrace*> out;
   for (const auto& t : traces) out.push_back(&t);
   std::stable_sort(out.begin(), out.end(), [](const RankTrace* a, const RankTrace* b) {
-    return std::tie(a->pp_rank, a->dp_rank, a->tp_rank, a->rank) < std::tie(b->pp_rank, b->dp_rank, b->tp_rank, b->rank);
+    return std::tie(a->pp_rank, a->dp_rank, a->tp_rank, a->rank) <
+           std::tie(b->pp_rank, b->dp_rank, b->tp_rank, b->rank);
   });
   return out;
 }

@@ -23,14 +23,14 @@ class TimelineError : public std::runtime_error {
 // and the original JSON kept so the merged trace loses nothing.
 struct TraceEvent {
   std::string name;
-  std::string cat;          // step, forward, backward, send, recv, allreduce, optimizer, ... ("" if absent)
-  std::string ph;           // "X" for spans; other phases are carried into the merge only
-  double ts = 0;            // microseconds since the Unix epoch
-  double dur = 0;           // microseconds; 0 for non-span events
-  int tid = 0;              // 0 compute, 1 communication
+  std::string cat;  // step, forward, backward, send, recv, allreduce, optimizer, ... ("" if absent)
+  std::string ph;   // "X" for spans; other phases are carried into the merge only
+  double ts = 0;    // microseconds since the Unix epoch
+  double dur = 0;   // microseconds; 0 for non-span events
+  int tid = 0;      // 0 compute, 1 communication
   std::optional<int> step;        // args.step
   std::optional<int> microbatch;  // args.microbatch
-  smp::core::Json raw;      // the event exactly as read
+  smp::core::Json raw;            // the event exactly as read
 
   bool is_span() const { return ph == "X"; }
   double end() const { return ts + dur; }
@@ -50,8 +50,8 @@ struct RankTrace {
   int tp_rank = 0;
   int microbatches = 1;
   int active_microbatches = 1;
-  std::string pipeline;     // "simple" or "interleaved"
-  smp::core::Json metadata; // the metadata object as read (extra keys preserved)
+  std::string pipeline;      // "simple" or "interleaved"
+  smp::core::Json metadata;  // the metadata object as read (extra keys preserved)
   std::vector<TraceEvent> events;
 
   // "algo-1 · stage 0 · dp 0": the lane label of the SVG and the process name of the merge.

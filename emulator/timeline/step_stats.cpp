@@ -10,7 +10,9 @@
 namespace smplocal::timeline {
 namespace {
 
-bool is_compute(const TraceEvent& ev) { return ev.is_span() && (ev.cat == "forward" || ev.cat == "backward"); }
+bool is_compute(const TraceEvent& ev) {
+  return ev.is_span() && (ev.cat == "forward" || ev.cat == "backward");
+}
 
 bool is_comm(const TraceEvent& ev) {
   if (!ev.is_span() || ev.cat == "step" || is_compute(ev) || ev.cat == "optimizer") return false;
@@ -83,7 +85,8 @@ std::vector<int> complete_steps(const std::vector<RankTrace>& traces) {
     for (const auto& t : traces) {
       std::map<int, std::set<int>> forwards;  // step -> microbatches
       for (const auto& ev : t.events)
-        if (ev.is_span() && ev.cat == "forward" && ev.step && ev.microbatch) forwards[*ev.step].insert(*ev.microbatch);
+        if (ev.is_span() && ev.cat == "forward" && ev.step && ev.microbatch)
+          forwards[*ev.step].insert(*ev.microbatch);
       for (const auto& [step, mbs] : forwards)
         if (static_cast<int>(mbs.size()) >= t.microbatches) ++finished[step];
     }
@@ -95,20 +98,24 @@ std::vector<int> complete_steps(const std::vector<RankTrace>& traces) {
 }
 
 StepAnalysis analyze_step(const std::vector<RankTrace>& traces, std::optional<int> step) {
-  if (traces.empty()) throw TimelineError("no rank traces to analyse — pass the directory holding trace-rank*.json");
+  if (traces.empty())
+    throw TimelineError("no rank traces to analyse — pass the directory holding trace-rank*.json");
   const std::vector<int> present = steps_present(traces);
   const std::vector<int> complete = complete_steps(traces);
   const std::string where = traces.front().file.parent_path().string();
   if (present.empty())
-    throw TimelineError(where + ": the traces hold no step or forward/backward spans — the job stopped before its "
-                                "first smp.step finished, or tracing was off inside the step function");
+    throw TimelineError(
+        where +
+        ": the traces hold no step or forward/backward spans — the job stopped before its "
+        "first smp.step finished, or tracing was off inside the step function");
   int chosen;
   bool is_complete;
   if (step) {
     if (!std::binary_search(present.begin(), present.end(), *step)) {
       std::string list;
       for (int s : present) list += (list.empty() ? "" : ", ") + std::to_string(s);
-      throw TimelineError(where + ": step " + std::to_string(*step) + " is not in the traces; steps present: " + list);
+      throw TimelineError(where + ": step " + std::to_string(*step) +
+                          " is not in the traces; steps present: " + list);
     }
     chosen = *step;
     is_complete = std::binary_search(complete.begin(), complete.end(), chosen);

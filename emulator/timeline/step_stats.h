@@ -33,30 +33,30 @@ struct TimelineSummary {
   int pp_size = 0;
   int microbatches = 0;
   int ranks = 0;
-  int steps = 0;                    // complete steps in the traces
-  double measured_bubble = 0;       // mean idle fraction over the stages, in the shown step
-  double theoretical_bubble = 0;    // (p-1)/(m+p-1)
-  std::vector<StageStats> stages;   // lane order: (pp_rank, dp_rank)
-  int step = -1;                    // the step shown / measured
-  bool complete = true;             // false when no step was complete and a partial one is shown
-  std::string schedule;             // "simple" / "interleaved"
-  double window_us = 0;             // the shown step's extent over all pipelines
+  int steps = 0;                   // complete steps in the traces
+  double measured_bubble = 0;      // mean idle fraction over the stages, in the shown step
+  double theoretical_bubble = 0;   // (p-1)/(m+p-1)
+  std::vector<StageStats> stages;  // lane order: (pp_rank, dp_rank)
+  int step = -1;                   // the step shown / measured
+  bool complete = true;            // false when no step was complete and a partial one is shown
+  std::string schedule;            // "simple" / "interleaved"
+  double window_us = 0;            // the shown step's extent over all pipelines
 };
 
 // LaneStep: one rank's events of the analysed step, placed for drawing.
 struct LaneStep {
   const RankTrace* trace = nullptr;
-  std::vector<const TraceEvent*> compute;  // forward/backward spans
-  std::vector<const TraceEvent*> comm;     // send/recv/allreduce spans (tid 1 or comm categories)
-  const TraceEvent* step_span = nullptr;   // this rank's own step span, when written
-  double window_start = 0, window_end = 0; // its pipeline's window (unix µs)
+  std::vector<const TraceEvent*> compute;   // forward/backward spans
+  std::vector<const TraceEvent*> comm;      // send/recv/allreduce spans (tid 1 or comm categories)
+  const TraceEvent* step_span = nullptr;    // this rank's own step span, when written
+  double window_start = 0, window_end = 0;  // its pipeline's window (unix µs)
 };
 
 // StepAnalysis: everything the SVG needs about one step.
 struct StepAnalysis {
   TimelineSummary summary;
-  std::vector<LaneStep> lanes;             // lane order
-  double start = 0, end = 0;               // extent over all pipelines (unix µs)
+  std::vector<LaneStep> lanes;  // lane order
+  double start = 0, end = 0;    // extent over all pipelines (unix µs)
 };
 
 // (p-1)/(m+p-1): the GPipe / 1F1B bubble fraction with uniform stage times.

@@ -15,14 +15,14 @@ using svg::escape;
 using svg::num;
 
 // Layout constants (px) that do not depend on options.
-constexpr double kLeft = 250;        // lane labels
-constexpr double kRight = 86;        // per-lane idle %
-constexpr double kTop = 76;          // title + subtitle
+constexpr double kLeft = 250;  // lane labels
+constexpr double kRight = 86;  // per-lane idle %
+constexpr double kTop = 76;    // title + subtitle
 constexpr double kLaneGap = 6;
-constexpr double kStageGap = 8;      // extra space between pipeline stages
+constexpr double kStageGap = 8;  // extra space between pipeline stages
 constexpr double kAxisHeight = 44;
 constexpr double kLegendHeight = 34;
-constexpr double kCommBar = 4;       // height of communication bars
+constexpr double kCommBar = 4;  // height of communication bars
 constexpr double kBoxFont = 11;
 
 std::string percent(double fraction) { return num(fraction * 100.0, 1) + "%"; }
@@ -37,14 +37,17 @@ double nice_tick(double span_ms, int target) {
   return 10 * mag;
 }
 
-int tick_decimals(double tick_ms) { return tick_ms >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(tick_ms) - 1e-9)); }
+int tick_decimals(double tick_ms) {
+  return tick_ms >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(tick_ms) - 1e-9));
+}
 
 std::string title_text(const TimelineSummary& s) {
   std::string t = "Pipeline timeline · step " + std::to_string(s.step);
   if (!s.complete) t += " (incomplete)";
-  t += " · " + (s.schedule.empty() ? std::string("unknown") : s.schedule) + " schedule · p=" +
-       std::to_string(s.pp_size) + ", m=" + std::to_string(s.microbatches) + " · bubble " +
-       percent(s.measured_bubble) + " measured vs " + percent(s.theoretical_bubble) + " theoretical (p−1)/(m+p−1)";
+  t += " · " + (s.schedule.empty() ? std::string("unknown") : s.schedule) +
+       " schedule · p=" + std::to_string(s.pp_size) + ", m=" + std::to_string(s.microbatches) +
+       " · bubble " + percent(s.measured_bubble) + " measured vs " + percent(s.theoretical_bubble) +
+       " theoretical (p−1)/(m+p−1)";
   return t;
 }
 
@@ -54,21 +57,23 @@ std::string subtitle_text(const StepAnalysis& a) {
   std::string host_list;
   for (const auto& h : hosts) host_list += (host_list.empty() ? "" : ", ") + h;
   const auto& s = a.summary;
-  return std::to_string(s.ranks) + (s.ranks == 1 ? " rank" : " ranks") + " on " + std::to_string(hosts.size()) +
-         (hosts.size() == 1 ? " host (" : " hosts (") + host_list + ") · step window " + num(s.window_us / 1000.0, 2) +
-         " ms · " + std::to_string(s.steps) + " complete steps traced · idle = 1 − busy / pipeline step window";
+  return std::to_string(s.ranks) + (s.ranks == 1 ? " rank" : " ranks") + " on " +
+         std::to_string(hosts.size()) + (hosts.size() == 1 ? " host (" : " hosts (") + host_list +
+         ") · step window " + num(s.window_us / 1000.0, 2) + " ms · " + std::to_string(s.steps) +
+         " complete steps traced · idle = 1 − busy / pipeline step window";
 }
 
 // One text element; `extra` carries further attributes.
-void text(std::string& o, const char* cls, double x, double y, const std::string& body, const std::string& extra = "") {
-  o += "<text class=\"" + std::string(cls) + "\" x=\"" + num(x) + "\" y=\"" + num(y) + "\"" + extra + ">" +
-       escape(body) + "</text>\n";
+void text(std::string& o, const char* cls, double x, double y, const std::string& body,
+          const std::string& extra = "") {
+  o += "<text class=\"" + std::string(cls) + "\" x=\"" + num(x) + "\" y=\"" + num(y) + "\"" +
+       extra + ">" + escape(body) + "</text>\n";
 }
 
-void rect(std::string& o, const std::string& cls, double x, double y, double w, double h, const std::string& fill,
-          const std::string& extra = "", const std::string& tooltip = "") {
-  o += "<rect class=\"" + cls + "\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(std::max(w, 0.0)) +
-       "\" height=\"" + num(h) + "\" fill=\"" + fill + "\"" + extra;
+void rect(std::string& o, const std::string& cls, double x, double y, double w, double h,
+          const std::string& fill, const std::string& extra = "", const std::string& tooltip = "") {
+  o += "<rect class=\"" + cls + "\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" +
+       num(std::max(w, 0.0)) + "\" height=\"" + num(h) + "\" fill=\"" + fill + "\"" + extra;
   if (tooltip.empty()) {
     o += "/>\n";
   } else {
@@ -98,7 +103,8 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
   std::vector<double> lane_y;
   double y = kTop;
   for (std::size_t i = 0; i < a.lanes.size(); ++i) {
-    if (i > 0) y += kLaneGap + (a.lanes[i].trace->pp_rank != a.lanes[i - 1].trace->pp_rank ? kStageGap : 0);
+    if (i > 0)
+      y += kLaneGap + (a.lanes[i].trace->pp_rank != a.lanes[i - 1].trace->pp_rank ? kStageGap : 0);
     lane_y.push_back(y);
     y += lane_h;
   }
@@ -108,24 +114,30 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
   std::string o;
   o.reserve(4096 + a.lanes.size() * 4096);
   o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + num(width, 0) + "\" height=\"" +
-       num(height, 0) + "\" viewBox=\"0 0 " + num(width, 0) + " " + num(height, 0) +
-       "\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" data-step=\"" + std::to_string(s.step) +
-       "\" data-pp-size=\"" + std::to_string(s.pp_size) + "\" data-microbatches=\"" + std::to_string(s.microbatches) +
-       "\" data-measured-bubble=\"" + num(s.measured_bubble, 4) + "\" data-theoretical-bubble=\"" +
-       num(s.theoretical_bubble, 4) + "\">\n";
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + num(width, 0) +
+       "\" height=\"" + num(height, 0) + "\" viewBox=\"0 0 " + num(width, 0) + " " +
+       num(height, 0) + "\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" data-step=\"" +
+       std::to_string(s.step) + "\" data-pp-size=\"" + std::to_string(s.pp_size) +
+       "\" data-microbatches=\"" + std::to_string(s.microbatches) + "\" data-measured-bubble=\"" +
+       num(s.measured_bubble, 4) + "\" data-theoretical-bubble=\"" + num(s.theoretical_bubble, 4) +
+       "\">\n";
   o += "<title>" + escape(title_text(s)) + "</title>\n";
-  o += "<desc>smp-local pipeline timeline: one lane per rank, forward (blue) and backward (orange) spans per "
+  o += "<desc>smp-local pipeline timeline: one lane per rank, forward (blue) and backward (orange) "
+       "spans per "
        "microbatch, hatched background = idle.</desc>\n";
-  o += "<defs>\n<pattern id=\"idle-hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" "
-       "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f3f3f3\"/>"
-       "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#d6d6d6\" stroke-width=\"2\"/></pattern>\n</defs>\n";
+  o +=
+      "<defs>\n<pattern id=\"idle-hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" "
+      "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f3f3f3\"/>"
+      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#d6d6d6\" "
+      "stroke-width=\"2\"/></pattern>\n</defs>\n";
   rect(o, "background", 0, 0, width, height, "#ffffff");
-  text(o, "title", 16, 26, title_text(s), " font-size=\"15\" font-weight=\"bold\" fill=\"#1a1a1a\"");
+  text(o, "title", 16, 26, title_text(s),
+       " font-size=\"15\" font-weight=\"bold\" fill=\"#1a1a1a\"");
   text(o, "subtitle", 16, 46, subtitle_text(a), " font-size=\"11\" fill=\"#555555\"");
   text(o, "column-head", kLeft - 10, kTop - 8, "rank · host · stage · replica",
        " font-size=\"10\" fill=\"#777777\" text-anchor=\"end\"");
-  text(o, "column-head", width - 10, kTop - 8, "idle", " font-size=\"10\" fill=\"#777777\" text-anchor=\"end\"");
+  text(o, "column-head", width - 10, kTop - 8, "idle",
+       " font-size=\"10\" fill=\"#777777\" text-anchor=\"end\"");
 
   // Grid first so lanes and boxes draw over it; it shows through the gaps between lanes.
   const double tick = nice_tick(span_us / 1000.0, 10);
@@ -135,8 +147,8 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
     const double ms = i * tick;
     if (ms * 1000.0 > span_us * (1 + 1e-9)) break;
     const double x = kLeft + ms * 1000.0 * scale;
-    o += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop - 4) + "\" x2=\"" + num(x) + "\" y2=\"" + num(plot_bottom + 4) +
-         "\"/>\n";
+    o += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop - 4) + "\" x2=\"" + num(x) + "\" y2=\"" +
+         num(plot_bottom + 4) + "\"/>\n";
   }
   o += "</g>\n";
 
@@ -146,18 +158,22 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
     const RankTrace& t = *lane.trace;
     const StageStats& st = s.stages[i];
     const double ly = lane_y[i];
-    o += "<g class=\"lane\" id=\"lane-rank-" + std::to_string(t.rank) + "\" data-rank=\"" + std::to_string(t.rank) +
-         "\" data-pp=\"" + std::to_string(t.pp_rank) + "\" data-dp=\"" + std::to_string(t.dp_rank) + "\" data-host=\"" +
-         escape(t.host) + "\" data-busy-us=\"" + num(st.busy_us) + "\" data-span-us=\"" + num(st.span_us) +
-         "\" data-idle=\"" + num(st.idle_fraction, 4) + "\">\n";
-    text(o, "lane-rank", 12, ly + lane_h / 2 + 4, "rank " + std::to_string(t.rank), " font-size=\"10\" fill=\"#888888\"");
+    o += "<g class=\"lane\" id=\"lane-rank-" + std::to_string(t.rank) + "\" data-rank=\"" +
+         std::to_string(t.rank) + "\" data-pp=\"" + std::to_string(t.pp_rank) + "\" data-dp=\"" +
+         std::to_string(t.dp_rank) + "\" data-host=\"" + escape(t.host) + "\" data-busy-us=\"" +
+         num(st.busy_us) + "\" data-span-us=\"" + num(st.span_us) + "\" data-idle=\"" +
+         num(st.idle_fraction, 4) + "\">\n";
+    text(o, "lane-rank", 12, ly + lane_h / 2 + 4, "rank " + std::to_string(t.rank),
+         " font-size=\"10\" fill=\"#888888\"");
     text(o, "lane-label", kLeft - 10, ly + lane_h / 2 + 4, t.label(),
          " font-size=\"12\" fill=\"#1a1a1a\" text-anchor=\"end\"");
-    // The whole plot width is the lane's track; its pipeline window is hatched: idle unless covered.
+    // The whole plot width is the lane's track; its pipeline window is hatched: idle unless
+    // covered.
     rect(o, "lane-track", kLeft, ly, plot_w, lane_h, "#fafafa");
     if (lane.window_end > lane.window_start)
-      rect(o, "lane-bg idle", x_of(lane.window_start), ly, (lane.window_end - lane.window_start) * scale, lane_h,
-           "url(#idle-hatch)", "", "idle " + percent(st.idle_fraction) + " of " + num(st.span_us / 1000.0) + " ms");
+      rect(o, "lane-bg idle", x_of(lane.window_start), ly,
+           (lane.window_end - lane.window_start) * scale, lane_h, "url(#idle-hatch)", "",
+           "idle " + percent(st.idle_fraction) + " of " + num(st.span_us / 1000.0) + " ms");
 
     const double box_y = ly + 2, box_h = lane_h - 4 - kCommBar - 2;
     for (const TraceEvent* ev : lane.compute) {
@@ -166,26 +182,32 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
       const double bx = x_of(ev->ts), bw = std::max(ev->dur * scale, 0.75);
       rect(o, std::string("box ") + (fwd ? "forward" : "backward"), bx, box_y, bw, box_h,
            svg::box_fill(fwd, mb, s.microbatches),
-           " data-mb=\"" + std::to_string(mb) + "\" data-step=\"" + std::to_string(ev->step.value_or(-1)) +
-               "\" data-dur-us=\"" + num(ev->dur) + "\" stroke=\"#ffffff\" stroke-width=\"0.5\"",
-           (ev->name.empty() ? std::string(fwd ? "F" : "B") + std::to_string(mb) : ev->name) + " · " +
-               num(ev->dur / 1000.0, 3) + " ms");
+           " data-mb=\"" + std::to_string(mb) + "\" data-step=\"" +
+               std::to_string(ev->step.value_or(-1)) + "\" data-dur-us=\"" + num(ev->dur) +
+               "\" stroke=\"#ffffff\" stroke-width=\"0.5\"",
+           (ev->name.empty() ? std::string(fwd ? "F" : "B") + std::to_string(mb) : ev->name) +
+               " · " + num(ev->dur / 1000.0, 3) + " ms");
       // "F3" when it fits, else "3", else nothing.
-      const std::string full = std::string(fwd ? "F" : "B") + std::to_string(mb), bare = std::to_string(mb);
+      const std::string full = std::string(fwd ? "F" : "B") + std::to_string(mb),
+                        bare = std::to_string(mb);
       const std::string* label = nullptr;
-      if (svg::text_width(full, kBoxFont) + 4 <= bw) label = &full;
-      else if (svg::text_width(bare, kBoxFont) + 3 <= bw) label = &bare;
+      if (svg::text_width(full, kBoxFont) + 4 <= bw)
+        label = &full;
+      else if (svg::text_width(bare, kBoxFont) + 3 <= bw)
+        label = &bare;
       if (label)
         text(o, "box-label", bx + bw / 2, box_y + box_h / 2 + kBoxFont * 0.36, *label,
-             " font-size=\"" + num(kBoxFont, 0) + "\" fill=\"" + svg::box_text_fill(fwd, mb, s.microbatches) +
+             " font-size=\"" + num(kBoxFont, 0) + "\" fill=\"" +
+                 svg::box_text_fill(fwd, mb, s.microbatches) +
                  "\" text-anchor=\"middle\" data-mb=\"" + std::to_string(mb) + "\"");
     }
     for (const TraceEvent* ev : lane.comm) {
-      const double cx = std::max(x_of(ev->ts), kLeft), cend = std::min(x_of(ev->end()), kLeft + plot_w);
+      const double cx = std::max(x_of(ev->ts), kLeft),
+                   cend = std::min(x_of(ev->end()), kLeft + plot_w);
       if (cend <= cx) continue;
-      rect(o, "comm " + escape(ev->cat.empty() ? std::string("other") : ev->cat), cx, ly + lane_h - kCommBar - 1,
-           std::max(cend - cx, 0.75), kCommBar, comm_colour(ev->cat), "",
-           ev->name + " · " + num(ev->dur / 1000.0, 3) + " ms");
+      rect(o, "comm " + escape(ev->cat.empty() ? std::string("other") : ev->cat), cx,
+           ly + lane_h - kCommBar - 1, std::max(cend - cx, 0.75), kCommBar, comm_colour(ev->cat),
+           "", ev->name + " · " + num(ev->dur / 1000.0, 3) + " ms");
     }
     text(o, "lane-idle", width - 10, ly + lane_h / 2 + 4, percent(st.idle_fraction),
          " font-size=\"12\" fill=\"#444444\" text-anchor=\"end\"");
@@ -196,17 +218,18 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
   // Time axis in ms from the start of the step window.
   const double ay = plot_bottom + 8;
   o += "<g class=\"axis\" font-size=\"10\" fill=\"#444444\">\n";
-  o += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(ay) + "\" x2=\"" + num(kLeft + plot_w) + "\" y2=\"" + num(ay) +
-       "\" stroke=\"#444444\" stroke-width=\"1\"/>\n";
+  o += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(ay) + "\" x2=\"" + num(kLeft + plot_w) +
+       "\" y2=\"" + num(ay) + "\" stroke=\"#444444\" stroke-width=\"1\"/>\n";
   for (int i = 0;; ++i) {
     const double ms = i * tick;
     if (ms * 1000.0 > span_us * (1 + 1e-9)) break;
     const double x = kLeft + ms * 1000.0 * scale;
-    o += "<line x1=\"" + num(x) + "\" y1=\"" + num(ay) + "\" x2=\"" + num(x) + "\" y2=\"" + num(ay + 4) +
-         "\" stroke=\"#444444\"/>\n";
+    o += "<line x1=\"" + num(x) + "\" y1=\"" + num(ay) + "\" x2=\"" + num(x) + "\" y2=\"" +
+         num(ay + 4) + "\" stroke=\"#444444\"/>\n";
     text(o, "tick", x, ay + 15, num(ms, decimals), " text-anchor=\"middle\"");
   }
-  text(o, "axis-label", kLeft + plot_w / 2, ay + 30, "time (ms) since the start of step " + std::to_string(s.step),
+  text(o, "axis-label", kLeft + plot_w / 2, ay + 30,
+       "time (ms) since the start of step " + std::to_string(s.step),
        " text-anchor=\"middle\" font-size=\"11\"");
   o += "</g>\n";
 
@@ -218,7 +241,8 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
     const int shown = std::min(s.microbatches, 4);
     for (int k = 0; k < shown; ++k) {
       const int mb = shown > 1 ? k * (s.microbatches - 1) / (shown - 1) : 0;
-      rect(o, std::string("legend-swatch ") + cls, gx + k * 9, gy, 9, 12, svg::box_fill(fwd, mb, s.microbatches));
+      rect(o, std::string("legend-swatch ") + cls, gx + k * 9, gy, 9, 12,
+           svg::box_fill(fwd, mb, s.microbatches));
     }
     gx += shown * 9 + 6;
   };
@@ -228,7 +252,8 @@ std::string svg_text(const StepAnalysis& a, const SvgOptions& opt) {
   swatches(false, "backward");
   text(o, "legend-label", gx, gy + 10, "backward B<mb>");
   gx += 120;
-  rect(o, "legend-swatch idle", gx, gy, 24, 12, "url(#idle-hatch)", " stroke=\"#cccccc\" stroke-width=\"0.5\"");
+  rect(o, "legend-swatch idle", gx, gy, 24, 12, "url(#idle-hatch)",
+       " stroke=\"#cccccc\" stroke-width=\"0.5\"");
   text(o, "legend-label", gx + 30, gy + 10, "idle (bubble)");
   gx += 120;
   rect(o, "legend-swatch comm", gx, gy + 4, 24, kCommBar, comm_colour("send"));

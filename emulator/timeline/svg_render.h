@@ -21,8 +21,8 @@ namespace smplocal::timeline {
 
 // SvgOptions: picture geometry; the defaults fit a README and a laptop screen.
 struct SvgOptions {
-  int width = 1200;        // px, whole picture
-  int lane_height = 30;    // px per rank
+  int width = 1200;      // px, whole picture
+  int lane_height = 30;  // px per rank
 };
 
 // The SVG document of an analysed step.

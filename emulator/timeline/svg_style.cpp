@@ -12,12 +12,23 @@ std::string escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -37,14 +48,29 @@ std::string hsl_hex(double h, double s, double l) {
   const double hp = std::fmod(std::fmod(h, 360.0) + 360.0, 360.0) / 60.0;
   const double x = c * (1 - std::abs(std::fmod(hp, 2.0) - 1));
   double r = 0, g = 0, b = 0;
-  if (hp < 1) { r = c; g = x; }
-  else if (hp < 2) { r = x; g = c; }
-  else if (hp < 3) { g = c; b = x; }
-  else if (hp < 4) { g = x; b = c; }
-  else if (hp < 5) { r = x; b = c; }
-  else { r = c; b = x; }
+  if (hp < 1) {
+    r = c;
+    g = x;
+  } else if (hp < 2) {
+    r = x;
+    g = c;
+  } else if (hp < 3) {
+    g = c;
+    b = x;
+  } else if (hp < 4) {
+    g = x;
+    b = c;
+  } else if (hp < 5) {
+    r = x;
+    b = c;
+  } else {
+    r = c;
+    b = x;
+  }
   const double m = l - c / 2;
-  auto byte = [&](double v) { return static_cast<int>(std::lround(std::clamp(v + m, 0.0, 1.0) * 255)); };
+  auto byte = [&](double v) {
+    return static_cast<int>(std::lround(std::clamp(v + m, 0.0, 1.0) * 255));
+  };
   char buf[8];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", byte(r), byte(g), byte(b));
   return buf;
@@ -80,7 +106,10 @@ double text_width(std::string_view text, double font_px) {
   // DejaVu Sans averages ~0.62 em for digits and capitals, ~0.55 em for lower case.
   double em = 0;
   for (unsigned char c : text) {
-    if (c >= 0x80) { em += 0.3; continue; }  // UTF-8 bytes: a multi-byte glyph counts ~0.6 em overall
+    if (c >= 0x80) {
+      em += 0.3;
+      continue;
+    }  // UTF-8 bytes: a multi-byte glyph counts ~0.6 em overall
     em += (c >= 'a' && c <= 'z') ? 0.56 : (c == ' ' || c == '.' || c == ',') ? 0.32 : 0.64;
   }
   return em * font_px;

@@ -15,7 +15,8 @@ namespace smplocal::timeline {
 
 // Loads <rank_dir>/trace-rank*.json, writes <out_dir>/timeline.json and <out_dir>/timeline.svg
 // (last complete step). Throws TimelineError with an actionable message.
-TimelineSummary build_timeline(const std::filesystem::path& rank_dir, const std::filesystem::path& out_dir);
+TimelineSummary build_timeline(const std::filesystem::path& rank_dir,
+                               const std::filesystem::path& out_dir);
 
 // "pipeline bubble 13.2% measured vs 11.1% theoretical (p=2, m=8)".
 std::string describe(const TimelineSummary& summary);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   c.optimizer_us = 350;
   c.step_gap_us = 2500;  // data loading between steps
   write_traces(c, std::filesystem::path(argv[1]) / "fashion-mnist-p2-dp4" / "ranks");
-  std::cout << "wrote " << (std::filesystem::path(argv[1]) / "fashion-mnist-p2-dp4" / "ranks").string() << "\n";
+  std::cout << "wrote "
+            << (std::filesystem::path(argv[1]) / "fashion-mnist-p2-dp4" / "ranks").string() << "\n";
   return 0;
 }

@@ -50,7 +50,8 @@ Costs make_costs(const SimConfig& c, Noise* noise) {
 std::vector<SimSpan> schedule(const SimConfig& c, const Costs& k) {
   const int p = c.pp_size, m = c.microbatches;
   const int active = c.active_microbatches > 0 ? c.active_microbatches : m;
-  if (p < 1 || m < 1) throw std::invalid_argument("pipeline_sim: pp_size and microbatches must be >= 1");
+  if (p < 1 || m < 1)
+    throw std::invalid_argument("pipeline_sim: pp_size and microbatches must be >= 1");
   // ready[s][i]: when the op's input arrived (kInf: not yet known).
   std::vector<std::vector<double>> f_ready(p, std::vector<double>(m, kInf)), b_ready = f_ready;
   std::vector<std::vector<bool>> f_done(p, std::vector<bool>(m, false)), b_done = f_done;
@@ -75,7 +76,8 @@ std::vector<SimSpan> schedule(const SimConfig& c, const Costs& k) {
       const double t = std::max(free_at[s], earliest);
       if (t < best_time) best_time = t, best_stage = s;
     }
-    if (best_stage < 0) throw std::logic_error("pipeline_sim: schedule deadlocked (active_microbatches too small?)");
+    if (best_stage < 0)
+      throw std::logic_error("pipeline_sim: schedule deadlocked (active_microbatches too small?)");
     const int s = best_stage;
     const double t = best_time;
     // Pick by the schedule's priority among ops ready at t.
@@ -90,8 +92,10 @@ std::vector<SimSpan> schedule(const SimConfig& c, const Costs& k) {
       for (int i = 0; i < m && pick < 0; ++i)
         if (!f_done[s][i] && in_flight[s] < active && f_ready[s][i] <= t) pick = i, pick_fwd = true;
     };
-    if (c.pipeline == "simple") try_f(), try_b();
-    else try_b(), try_f();
+    if (c.pipeline == "simple")
+      try_f(), try_b();
+    else
+      try_b(), try_f();
 
     const int i = pick;
     const double dur = pick_fwd ? k.fwd[s][i] : k.bwd[s][i];
@@ -101,8 +105,10 @@ std::vector<SimSpan> schedule(const SimConfig& c, const Costs& k) {
       f_done[s][i] = true;
       ++forwards_done[s];
       ++in_flight[s];
-      if (s + 1 < p) f_ready[s + 1][i] = t + dur + c.comm_us;
-      else b_ready[s][i] = t + dur;
+      if (s + 1 < p)
+        f_ready[s + 1][i] = t + dur + c.comm_us;
+      else
+        b_ready[s][i] = t + dur;
     } else {
       b_done[s][i] = true;
       --in_flight[s];
@@ -119,14 +125,17 @@ int rank_of(const SimConfig& c, int pp, int dp) {
   return c.placement == "spread" ? pp * c.dp_size + dp : dp * c.pp_size + pp;
 }
 
-Json span(const std::string& name, const std::string& cat, double ts, double dur, int rank, int tid, Json args) {
-  return Json{{"name", name}, {"cat", cat}, {"ph", "X"}, {"ts", ts}, {"dur", dur},
-              {"pid", rank}, {"tid", tid}, {"args", std::move(args)}};
+Json span(const std::string& name, const std::string& cat, double ts, double dur, int rank, int tid,
+          Json args) {
+  return Json{{"name", name}, {"cat", cat},  {"ph", "X"},  {"ts", ts},
+              {"dur", dur},   {"pid", rank}, {"tid", tid}, {"args", std::move(args)}};
 }
 
 }  // namespace
 
-std::vector<SimSpan> simulate_step(const SimConfig& config) { return schedule(config, make_costs(config, nullptr)); }
+std::vector<SimSpan> simulate_step(const SimConfig& config) {
+  return schedule(config, make_costs(config, nullptr));
+}
 
 std::vector<Json> simulate_traces(const SimConfig& c) {
   const int world = c.pp_size * c.dp_size;
@@ -137,12 +146,23 @@ std::vector<Json> simulate_traces(const SimConfig& c) {
     for (int pp = 0; pp < c.pp_size; ++pp) {
       const int r = rank_of(c, pp, dp);
       docs[r]["displayTimeUnit"] = "ms";
-      docs[r]["metadata"] = Json{{"format", "libsmp-trace/1"}, {"rank", r}, {"world_size", world},
-                                 {"host", "algo-" + std::to_string(r / per_host + 1)}, {"local_rank", r % per_host},
-                                 {"pp_rank", pp}, {"pp_size", c.pp_size}, {"dp_rank", dp}, {"dp_size", c.dp_size},
-                                 {"tp_rank", 0}, {"rdp_rank", dp}, {"microbatches", c.microbatches},
-                                 {"active_microbatches", c.active_microbatches > 0 ? c.active_microbatches : c.microbatches},
-                                 {"pipeline", c.pipeline}, {"clock", "unix_us"}};
+      docs[r]["metadata"] =
+          Json{{"format", "libsmp-trace/1"},
+               {"rank", r},
+               {"world_size", world},
+               {"host", "algo-" + std::to_string(r / per_host + 1)},
+               {"local_rank", r % per_host},
+               {"pp_rank", pp},
+               {"pp_size", c.pp_size},
+               {"dp_rank", dp},
+               {"dp_size", c.dp_size},
+               {"tp_rank", 0},
+               {"rdp_rank", dp},
+               {"microbatches", c.microbatches},
+               {"active_microbatches",
+                c.active_microbatches > 0 ? c.active_microbatches : c.microbatches},
+               {"pipeline", c.pipeline},
+               {"clock", "unix_us"}};
     }
 
   Noise noise{c.seed};
@@ -156,22 +176,27 @@ std::vector<Json> simulate_traces(const SimConfig& c) {
       for (const SimSpan& sp : spans) {
         const int r = rank_of(c, sp.stage, dp);
         const std::string mb = std::to_string(sp.microbatch);
-        events[r].push_back(span((sp.forward ? "F" : "B") + mb, sp.forward ? "forward" : "backward",
-                                 step_start + sp.start, sp.end - sp.start, r, 0,
-                                 Json{{"step", step}, {"stage", sp.stage}, {"microbatch", sp.microbatch}}));
+        events[r].push_back(
+            span((sp.forward ? "F" : "B") + mb, sp.forward ? "forward" : "backward",
+                 step_start + sp.start, sp.end - sp.start, r, 0,
+                 Json{{"step", step}, {"stage", sp.stage}, {"microbatch", sp.microbatch}}));
         rank_end[sp.stage] = std::max(rank_end[sp.stage], sp.end);
         // Activations go down the pipeline after a forward, gradients up after a backward.
         const int peer_stage = sp.forward ? sp.stage + 1 : sp.stage - 1;
         if (c.comm_us > 0 && peer_stage >= 0 && peer_stage < c.pp_size) {
           const int peer = rank_of(c, peer_stage, dp);
           const std::string what = sp.forward ? "act" : "grad";
-          Json args{{"step", step}, {"stage", sp.stage}, {"microbatch", sp.microbatch}, {"peer", peer}, {"bytes", 65536}};
-          events[r].push_back(span("send " + what + " mb" + mb + " -> " + std::to_string(peer), "send",
-                                   step_start + sp.end, c.comm_us, r, 1, args));
+          Json args{{"step", step},
+                    {"stage", sp.stage},
+                    {"microbatch", sp.microbatch},
+                    {"peer", peer},
+                    {"bytes", 65536}};
+          events[r].push_back(span("send " + what + " mb" + mb + " -> " + std::to_string(peer),
+                                   "send", step_start + sp.end, c.comm_us, r, 1, args));
           args["stage"] = peer_stage;
           args["peer"] = r;
-          events[peer].push_back(span("recv " + what + " mb" + mb + " <- " + std::to_string(r), "recv",
-                                      step_start + sp.end, c.comm_us, peer, 1, args));
+          events[peer].push_back(span("recv " + what + " mb" + mb + " <- " + std::to_string(r),
+                                      "recv", step_start + sp.end, c.comm_us, peer, 1, args));
           // Both ends are busy with the transfer until it completes; the step call covers it.
           rank_end[sp.stage] = std::max(rank_end[sp.stage], sp.end + c.comm_us);
           rank_end[peer_stage] = std::max(rank_end[peer_stage], sp.end + c.comm_us);
@@ -181,15 +206,17 @@ std::vector<Json> simulate_traces(const SimConfig& c) {
         const int r = rank_of(c, pp, dp);
         double t = step_start + rank_end[pp];
         if (c.step_spans)
-          events[r].push_back(span("step " + std::to_string(step), "step", step_start, rank_end[pp], r, 0,
-                                   Json{{"step", step}}));
+          events[r].push_back(span("step " + std::to_string(step), "step", step_start, rank_end[pp],
+                                   r, 0, Json{{"step", step}}));
         if (c.allreduce_us > 0) {
-          events[r].push_back(span("allreduce", "allreduce", t, c.allreduce_us, r, 1,
-                                   Json{{"step", step}, {"bytes", 1048576}, {"group", "DP_GROUP"}}));
+          events[r].push_back(
+              span("allreduce", "allreduce", t, c.allreduce_us, r, 1,
+                   Json{{"step", step}, {"bytes", 1048576}, {"group", "DP_GROUP"}}));
           t += c.allreduce_us;
         }
         if (c.optimizer_us > 0) {
-          events[r].push_back(span("optimizer", "optimizer", t, c.optimizer_us, r, 0, Json{{"step", step}}));
+          events[r].push_back(
+              span("optimizer", "optimizer", t, c.optimizer_us, r, 0, Json{{"step", step}}));
           t += c.optimizer_us;
         }
         next_start = std::max(next_start, t);
@@ -201,7 +228,8 @@ std::vector<Json> simulate_traces(const SimConfig& c) {
   for (int r = 0; r < world; ++r) {
     // File order as a writer that appends at span end would produce: by end time.
     std::stable_sort(events[r].begin(), events[r].end(), [](const Json& a, const Json& b) {
-      return a["ts"].get<double>() + a["dur"].get<double>() < b["ts"].get<double>() + b["dur"].get<double>();
+      return a["ts"].get<double>() + a["dur"].get<double>() <
+             b["ts"].get<double>() + b["dur"].get<double>();
     });
     docs[r]["traceEvents"] = std::move(events[r]);
   }

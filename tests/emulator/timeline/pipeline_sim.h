@@ -22,22 +22,22 @@ struct SimConfig {
   int pp_size = 2;
   int microbatches = 4;
   int dp_size = 1;
-  std::string pipeline = "simple";     // or "interleaved"
-  int active_microbatches = 0;         // 0: = microbatches
-  double fwd_us = 1000;                // per forward span (stage scale 1)
-  double bwd_us = 2000;                // per backward span
-  std::vector<double> stage_scale;     // optional per-stage cost factor (empty: all 1)
-  double comm_us = 0;                  // activation / gradient latency; > 0 also emits send/recv spans
-  double jitter = 0;                   // relative noise on compute durations, deterministic
+  std::string pipeline = "simple";  // or "interleaved"
+  int active_microbatches = 0;      // 0: = microbatches
+  double fwd_us = 1000;             // per forward span (stage scale 1)
+  double bwd_us = 2000;             // per backward span
+  std::vector<double> stage_scale;  // optional per-stage cost factor (empty: all 1)
+  double comm_us = 0;               // activation / gradient latency; > 0 also emits send/recv spans
+  double jitter = 0;                // relative noise on compute durations, deterministic
   unsigned seed = 1;
   int steps = 1;
-  double allreduce_us = 0;             // per rank after each step (emitted when > 0)
-  double optimizer_us = 0;             // per rank after the allreduce (emitted when > 0)
-  double step_gap_us = 200;            // between one step's end and the next one's start
-  std::string placement = "cluster";   // cluster: rank = dp*p + pp; spread: rank = pp*dp + dp
-  int ranks_per_host = 0;              // 0: all ranks on algo-1
-  bool step_spans = true;              // emit "step N" spans
-  double t0_us = 1732660000000000.0;   // unix µs of the first step's start
+  double allreduce_us = 0;            // per rank after each step (emitted when > 0)
+  double optimizer_us = 0;            // per rank after the allreduce (emitted when > 0)
+  double step_gap_us = 200;           // between one step's end and the next one's start
+  std::string placement = "cluster";  // cluster: rank = dp*p + pp; spread: rank = pp*dp + dp
+  int ranks_per_host = 0;             // 0: all ranks on algo-1
+  bool step_spans = true;             // emit "step N" spans
+  double t0_us = 1732660000000000.0;  // unix µs of the first step's start
 };
 
 // SimSpan: one simulated compute op.

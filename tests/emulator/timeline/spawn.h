@@ -37,6 +37,8 @@ inline int run_program(const std::vector<std::string>& argv, bool quiet = false)
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-inline int run_program_quietly(const std::vector<std::string>& argv) { return run_program(argv, true); }
+inline int run_program_quietly(const std::vector<std::string>& argv) {
+  return run_program(argv, true);
+}
 
 }  // namespace smplocal::timeline::testing

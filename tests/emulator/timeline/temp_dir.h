@@ -11,7 +11,8 @@ namespace smplocal::timeline::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "smp-timeline-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "smp-timeline-test-XXXXXX").string();
     if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }

@@ -12,7 +12,8 @@ using namespace smplocal::timeline;
 using namespace smplocal::timeline::testing;
 using smp::core::Json;
 
-TEST_CASE("merged trace holds every event, pid = rank, named lanes, rebased time", "[timeline][unit]") {
+TEST_CASE("merged trace holds every event, pid = rank, named lanes, rebased time",
+          "[timeline][unit]") {
   TempDir dir;
   SimConfig c;
   c.pp_size = 2;
@@ -48,7 +49,8 @@ TEST_CASE("merged trace holds every event, pid = rank, named lanes, rebased time
   for (const auto& ev : doc["traceEvents"]) {
     if (ev["ph"] == "M") {
       if (ev["name"] == "process_name") process_names[ev["pid"].get<int>()] = ev["args"]["name"];
-      if (ev["name"] == "process_sort_index") sort_index[ev["pid"].get<int>()] = ev["args"]["sort_index"];
+      if (ev["name"] == "process_sort_index")
+        sort_index[ev["pid"].get<int>()] = ev["args"]["sort_index"];
       continue;
     }
     ++data_events;
@@ -59,7 +61,8 @@ TEST_CASE("merged trace holds every event, pid = rank, named lanes, rebased time
   CHECK(min_ts == 0.0);
   for (const auto& t : traces) CHECK(per_pid[t.rank] == t.events.size());
 
-  // spread, 2 ranks per host: rank 0 (pp0 dp0) algo-1, 1 (pp0 dp1) algo-1, 2 (pp1 dp0) algo-2, 3 algo-2.
+  // spread, 2 ranks per host: rank 0 (pp0 dp0) algo-1, 1 (pp0 dp1) algo-1, 2 (pp1 dp0) algo-2, 3
+  // algo-2.
   CHECK(process_names[0] == "algo-1 · stage 0 · dp 0");
   CHECK(process_names[1] == "algo-1 · stage 0 · dp 1");
   CHECK(process_names[2] == "algo-2 · stage 1 · dp 0");
@@ -70,7 +73,8 @@ TEST_CASE("merged trace holds every event, pid = rank, named lanes, rebased time
   const TraceEvent& first = traces[2].events.front();
   bool found = false;
   for (const auto& ev : doc["traceEvents"])
-    if (ev["ph"] == "X" && ev["pid"] == 2 && ev["name"] == first.name && ev["args"] == first.raw["args"]) {
+    if (ev["ph"] == "X" && ev["pid"] == 2 && ev["name"] == first.name &&
+        ev["args"] == first.raw["args"]) {
       CHECK(ev["dur"].get<double>() == first.dur);
       CHECK(ev["ts"].get<double>() == Catch::Approx(first.ts - c.t0_us).margin(1e-3));
       found = true;
@@ -84,7 +88,8 @@ TEST_CASE("merged trace text is deterministic and one event per line", "[timelin
   c.comm_us = 10;
   write_traces(c, dir.path());
   const auto traces = load_rank_traces(dir.path());
-  const std::string a = merged_trace_text(traces), b = merged_trace_text(load_rank_traces(dir.path()));
+  const std::string a = merged_trace_text(traces),
+                    b = merged_trace_text(load_rank_traces(dir.path()));
   CHECK(a == b);
   std::size_t lines = 0;
   for (char ch : a) lines += ch == '\n';

@@ -52,7 +52,8 @@ TEST_CASE("load_rank_traces reads every rank with its metadata and events", "[ti
   c.comm_us = 50;
   c.placement = "spread";
   write_traces(c, dir.path());
-  write_json(dir.path() / "trace-rank0.json.tmp", "{ half a file");  // a writer's temp file: ignored
+  write_json(dir.path() / "trace-rank0.json.tmp",
+             "{ half a file");  // a writer's temp file: ignored
   write_json(dir.path() / "notes.txt", "not a trace");
 
   const auto traces = load_rank_traces(dir.path());
@@ -93,7 +94,8 @@ TEST_CASE("load_rank_traces reads every rank with its metadata and events", "[ti
 
 TEST_CASE("a missing or empty trace directory says what to do", "[timeline][unit]") {
   TempDir dir;
-  CHECK_THAT(load_error(dir.path() / "nope"), ContainsSubstring("does not exist") && ContainsSubstring("SMP_TRACE_DIR"));
+  CHECK_THAT(load_error(dir.path() / "nope"),
+             ContainsSubstring("does not exist") && ContainsSubstring("SMP_TRACE_DIR"));
   CHECK_THAT(load_error(dir.path()), ContainsSubstring("no trace-rank*.json files"));
 }
 
@@ -109,16 +111,19 @@ TEST_CASE("malformed trace files fail with the file and the field named", "[time
   }
   SECTION("wrong format version") {
     broken_set(dir, [](Json& d) { d["metadata"]["format"] = "libsmp-trace/9"; });
-    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) && ContainsSubstring("libsmp-trace/9") &&
+    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) &&
+                                           ContainsSubstring("libsmp-trace/9") &&
                                            ContainsSubstring("libsmp/trace/FORMAT.md"));
   }
   SECTION("metadata missing") {
     broken_set(dir, [](Json& d) { d.erase("metadata"); });
-    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) && ContainsSubstring("metadata object is missing"));
+    CHECK_THAT(load_error(dir.path()),
+               ContainsSubstring(rank1) && ContainsSubstring("metadata object is missing"));
   }
   SECTION("pp_rank out of range") {
     broken_set(dir, [](Json& d) { d["metadata"]["pp_rank"] = 5; });
-    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) && ContainsSubstring("pp_rank 5 is not below pp_size 2"));
+    CHECK_THAT(load_error(dir.path()),
+               ContainsSubstring(rank1) && ContainsSubstring("pp_rank 5 is not below pp_size 2"));
   }
   SECTION("host missing") {
     broken_set(dir, [](Json& d) { d["metadata"].erase("host"); });
@@ -126,12 +131,14 @@ TEST_CASE("malformed trace files fail with the file and the field named", "[time
   }
   SECTION("negative duration") {
     broken_set(dir, [](Json& d) { d["traceEvents"][2]["dur"] = -3.0; });
-    CHECK_THAT(load_error(dir.path()),
-               ContainsSubstring(rank1) && ContainsSubstring("traceEvents[2]") && ContainsSubstring("dur must be >= 0"));
+    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) &&
+                                           ContainsSubstring("traceEvents[2]") &&
+                                           ContainsSubstring("dur must be >= 0"));
   }
   SECTION("ts not a number") {
     broken_set(dir, [](Json& d) { d["traceEvents"][0]["ts"] = "soon"; });
-    CHECK_THAT(load_error(dir.path()), ContainsSubstring("traceEvents[0]") && ContainsSubstring("ts must be a number"));
+    CHECK_THAT(load_error(dir.path()),
+               ContainsSubstring("traceEvents[0]") && ContainsSubstring("ts must be a number"));
   }
   SECTION("forward span without microbatch") {
     broken_set(dir, [](Json& d) {
@@ -141,7 +148,8 @@ TEST_CASE("malformed trace files fail with the file and the field named", "[time
           break;
         }
     });
-    CHECK_THAT(load_error(dir.path()), ContainsSubstring("(\"F0\")") && ContainsSubstring("no args.microbatch"));
+    CHECK_THAT(load_error(dir.path()),
+               ContainsSubstring("(\"F0\")") && ContainsSubstring("no args.microbatch"));
   }
   SECTION("traceEvents missing") {
     broken_set(dir, [](Json& d) { d.erase("traceEvents"); });
@@ -149,12 +157,14 @@ TEST_CASE("malformed trace files fail with the file and the field named", "[time
   }
   SECTION("rank disagrees with the file name") {
     broken_set(dir, [](Json& d) { d["metadata"]["rank"] = 7; });
-    CHECK_THAT(load_error(dir.path()),
-               ContainsSubstring(rank1) && ContainsSubstring("rank is 7 but the file name says rank 1"));
+    CHECK_THAT(
+        load_error(dir.path()),
+        ContainsSubstring(rank1) && ContainsSubstring("rank is 7 but the file name says rank 1"));
   }
   SECTION("files of two jobs mixed") {
     broken_set(dir, [](Json& d) { d["metadata"]["microbatches"] = 8; });
-    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) && ContainsSubstring("microbatches is 8") &&
+    CHECK_THAT(load_error(dir.path()), ContainsSubstring(rank1) &&
+                                           ContainsSubstring("microbatches is 8") &&
                                            ContainsSubstring("trace-rank0.json says 4"));
   }
 }
@@ -162,9 +172,14 @@ TEST_CASE("malformed trace files fail with the file and the field named", "[time
 TEST_CASE("unknown event phases and categories are carried, not rejected", "[timeline][unit]") {
   TempDir dir;
   broken_set(dir, [](Json& d) {
-    d["traceEvents"].push_back(Json{{"name", "checkpoint"}, {"ph", "i"}, {"ts", 1732660000000001.0}, {"s", "p"}});
-    d["traceEvents"].push_back(Json{{"name", "dataloader"}, {"cat", "io"}, {"ph", "X"},
-                                    {"ts", 1732660000000001.0}, {"dur", 5.0}, {"tid", 2}});
+    d["traceEvents"].push_back(
+        Json{{"name", "checkpoint"}, {"ph", "i"}, {"ts", 1732660000000001.0}, {"s", "p"}});
+    d["traceEvents"].push_back(Json{{"name", "dataloader"},
+                                    {"cat", "io"},
+                                    {"ph", "X"},
+                                    {"ts", 1732660000000001.0},
+                                    {"dur", 5.0},
+                                    {"tid", 2}});
   });
   const auto traces = load_rank_traces(dir.path());
   REQUIRE(traces.size() == 2);

@@ -78,7 +78,8 @@ TEST_CASE("uniform stages: measured bubble equals (p-1)/(m+p-1) for simple and i
   }
 }
 
-TEST_CASE("communication latency adds 2(p-1) hops to the simple schedule's window", "[timeline][unit]") {
+TEST_CASE("communication latency adds 2(p-1) hops to the simple schedule's window",
+          "[timeline][unit]") {
   const int p = GENERATE(2, 4);
   const int m = GENERATE(4, 8);
   TempDir dir;
@@ -106,7 +107,8 @@ TEST_CASE("fewer active microbatches than stages makes the interleaved bubble ex
   CHECK(s.measured_bubble > s.theoretical_bubble + 0.1);
 }
 
-TEST_CASE("data-parallel replicas are measured against their own pipeline's window", "[timeline][unit]") {
+TEST_CASE("data-parallel replicas are measured against their own pipeline's window",
+          "[timeline][unit]") {
   TempDir dir;
   SimConfig c;
   c.pp_size = 2;
@@ -135,7 +137,8 @@ TEST_CASE("data-parallel replicas are measured against their own pipeline's wind
   }
 }
 
-TEST_CASE("step selection: default last complete, explicit, absent, incomplete", "[timeline][unit]") {
+TEST_CASE("step selection: default last complete, explicit, absent, incomplete",
+          "[timeline][unit]") {
   TempDir dir;
   SimConfig c;
   c.steps = 3;
@@ -170,7 +173,8 @@ TEST_CASE("step selection: default last complete, explicit, absent, incomplete",
     analyze_step(traces, 9);
     FAIL("expected TimelineError");
   } catch (const TimelineError& e) {
-    CHECK_THAT(std::string(e.what()), ContainsSubstring("step 9 is not in the traces; steps present: 0, 1, 2"));
+    CHECK_THAT(std::string(e.what()),
+               ContainsSubstring("step 9 is not in the traces; steps present: 0, 1, 2"));
   }
 }
 
@@ -188,7 +192,8 @@ TEST_CASE("traces without step spans use the forward/backward extent", "[timelin
   CHECK(s.measured_bubble == Approx(3.0 / 11.0));
 }
 
-TEST_CASE("a job that stopped before any complete step is shown as incomplete", "[timeline][unit]") {
+TEST_CASE("a job that stopped before any complete step is shown as incomplete",
+          "[timeline][unit]") {
   TempDir dir;
   SimConfig c;
   auto docs = simulate_traces(c);
@@ -205,7 +210,8 @@ TEST_CASE("a job that stopped before any complete step is shown as incomplete", 
   CHECK(s.steps == 0);
 }
 
-TEST_CASE("events without args.step belong to the step span that contains them", "[timeline][unit]") {
+TEST_CASE("events without args.step belong to the step span that contains them",
+          "[timeline][unit]") {
   TempDir dir;
   SimConfig c;
   c.comm_us = 50;

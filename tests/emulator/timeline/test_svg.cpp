@@ -34,7 +34,8 @@ std::vector<pugi::xml_node> by_class(const pugi::xml_node& root, const std::stri
   return out;
 }
 
-std::vector<pugi::xml_node> children_by_class(const pugi::xml_node& parent, const std::string& cls) {
+std::vector<pugi::xml_node> children_by_class(const pugi::xml_node& parent,
+                                              const std::string& cls) {
   std::vector<pugi::xml_node> out;
   for (pugi::xml_node n : parent.children())
     if (has_class(n, cls)) out.push_back(n);
@@ -60,7 +61,8 @@ std::pair<unsigned, unsigned> png_size(const std::string& png) {
 
 }  // namespace
 
-TEST_CASE("SVG has one lane per rank, one box per F/B, labels and the bubble title", "[timeline][unit]") {
+TEST_CASE("SVG has one lane per rank, one box per F/B, labels and the bubble title",
+          "[timeline][unit]") {
   const int p = GENERATE(2, 4);
   const int m = GENERATE(4, 8);
   const std::string pipeline = GENERATE(std::string("simple"), std::string("interleaved"));
@@ -97,9 +99,11 @@ TEST_CASE("SVG has one lane per rank, one box per F/B, labels and the bubble tit
   const auto titles = by_class(svg, "title");
   REQUIRE(titles.size() == 1);
   const std::string title = titles[0].text().as_string();
-  CHECK_THAT(title, ContainsSubstring("p=" + std::to_string(p)) && ContainsSubstring("m=" + std::to_string(m)) &&
-                        ContainsSubstring(pipeline + " schedule") && ContainsSubstring("measured") &&
-                        ContainsSubstring("theoretical (p−1)/(m+p−1)") && ContainsSubstring("step 1"));
+  CHECK_THAT(title,
+             ContainsSubstring("p=" + std::to_string(p)) &&
+                 ContainsSubstring("m=" + std::to_string(m)) &&
+                 ContainsSubstring(pipeline + " schedule") && ContainsSubstring("measured") &&
+                 ContainsSubstring("theoretical (p−1)/(m+p−1)") && ContainsSubstring("step 1"));
   char theo[32];
   std::snprintf(theo, sizeof theo, "%.1f%%", 100.0 * (p - 1) / (m + p - 1));
   CHECK_THAT(title, ContainsSubstring(theo));
@@ -131,7 +135,8 @@ TEST_CASE("SVG has one lane per rank, one box per F/B, labels and the bubble tit
       ffill.insert(b.attribute("fill").as_string());
       CHECK(b.attribute("width").as_double() > 0);
     }
-    for (const auto& b : bwd) bmb.insert(b.attribute("data-mb").as_int()), bfill.insert(b.attribute("fill").as_string());
+    for (const auto& b : bwd)
+      bmb.insert(b.attribute("data-mb").as_int()), bfill.insert(b.attribute("fill").as_string());
     CHECK(fmb.size() == static_cast<std::size_t>(m));
     CHECK(bmb.size() == static_cast<std::size_t>(m));
     for (const auto& f : ffill) CHECK(bfill.count(f) == 0);  // distinct colour families
@@ -140,13 +145,15 @@ TEST_CASE("SVG has one lane per rank, one box per F/B, labels and the bubble tit
     CHECK(labels.size() == static_cast<std::size_t>(2 * m));
     // Stages pass activations and gradients: comm bars present (first stage sends, last receives).
     CHECK(!children_by_class(lanes[i], "comm").empty());
-    CHECK(lanes[i].attribute("data-idle").as_double() == Catch::Approx(s.stages[i].idle_fraction).margin(1e-4));
+    CHECK(lanes[i].attribute("data-idle").as_double() ==
+          Catch::Approx(s.stages[i].idle_fraction).margin(1e-4));
   }
 
   CHECK(by_class(svg, "axis").size() == 1);
   CHECK(by_class(svg, "tick").size() >= 4);
   CHECK(by_class(svg, "legend").size() == 1);
-  CHECK(svg.attribute("data-measured-bubble").as_double() == Catch::Approx(s.measured_bubble).margin(1e-4));
+  CHECK(svg.attribute("data-measured-bubble").as_double() ==
+        Catch::Approx(s.measured_bubble).margin(1e-4));
 }
 
 TEST_CASE("SVG output is deterministic and escapes host names", "[timeline][unit]") {
@@ -178,7 +185,8 @@ TEST_CASE("narrow boxes drop their label instead of overflowing", "[timeline][un
   c.fwd_us = 100;
   c.bwd_us = 200;
   write_traces(c, dir.path());
-  const auto svg_text_out = svg_text(analyze_step(load_rank_traces(dir.path())), SvgOptions{.width = 700});
+  const auto svg_text_out =
+      svg_text(analyze_step(load_rank_traces(dir.path())), SvgOptions{.width = 700});
   pugi::xml_document doc;
   REQUIRE(doc.load_string(svg_text_out.c_str()));
   const auto boxes = by_class(doc.child("svg"), "box");
@@ -199,8 +207,12 @@ TEST_CASE("rsvg-convert renders the SVG to a PNG of the declared size", "[timeli
   const auto svg_path = dir.path() / "timeline.svg", png_path = dir.path() / "timeline.png";
   render_svg(load_rank_traces(dir.path()), svg_path);
 
-  const int rc = run_program({"rsvg-convert", "--format=png", "--output", png_path.string(), svg_path.string()});
-  if (rc == -1) SKIP("rsvg-convert is not installed (Debian package librsvg2-bin; scripts/install-deps.sh installs it)");
+  const int rc = run_program(
+      {"rsvg-convert", "--format=png", "--output", png_path.string(), svg_path.string()});
+  if (rc == -1)
+    SKIP(
+        "rsvg-convert is not installed (Debian package librsvg2-bin; scripts/install-deps.sh "
+        "installs it)");
   REQUIRE(rc == 0);
 
   pugi::xml_document doc;

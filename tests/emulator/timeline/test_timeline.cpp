@@ -22,7 +22,8 @@ TEST_CASE("describe prints the one-line bubble summary", "[timeline][unit]") {
   CHECK(describe(s) == "pipeline bubble 13.2% measured vs 11.1% theoretical (p=2, m=8)");
 }
 
-TEST_CASE("build_timeline writes timeline.json and timeline.svg into the job directory", "[timeline][unit]") {
+TEST_CASE("build_timeline writes timeline.json and timeline.svg into the job directory",
+          "[timeline][unit]") {
   TempDir dir;
   SimConfig c;
   c.pp_size = 2;
@@ -45,13 +46,15 @@ TEST_CASE("build_timeline on a broken directory reports the file", "[timeline][u
     build_timeline(dir.path() / "ranks", dir.path());
     FAIL("expected TimelineError");
   } catch (const TimelineError& e) {
-    CHECK_THAT(std::string(e.what()), ContainsSubstring("trace-rank0.json") && ContainsSubstring("JSON object"));
+    CHECK_THAT(std::string(e.what()),
+               ContainsSubstring("trace-rank0.json") && ContainsSubstring("JSON object"));
   }
   CHECK_FALSE(std::filesystem::exists(dir.path() / "timeline.json"));
 }
 
 TEST_CASE("the committed fixture set renders", "[timeline][unit]") {
-  const std::filesystem::path fixture = std::filesystem::path(SMP_SOURCE_DIR) / "fixtures/traces/fashion-mnist-p2-dp4/ranks";
+  const std::filesystem::path fixture =
+      std::filesystem::path(SMP_SOURCE_DIR) / "fixtures/traces/fashion-mnist-p2-dp4/ranks";
   REQUIRE(std::filesystem::is_directory(fixture));
   TempDir dir;
   const TimelineSummary s = build_timeline(fixture, dir.path());
@@ -69,11 +72,14 @@ TEST_CASE("the committed fixture set renders", "[timeline][unit]") {
     std::ifstream in(p, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  const bool same = read(dir.path() / "timeline.svg") == read(fixture.parent_path() / "timeline.svg");
+  const bool same =
+      read(dir.path() / "timeline.svg") == read(fixture.parent_path() / "timeline.svg");
   if (!same)
-    FAIL("fixtures/traces/fashion-mnist-p2-dp4/timeline.svg is stale; regenerate it with "
-         "build-timeline/emulator/timeline/smp-timeline fixtures/traces/fashion-mnist-p2-dp4/ranks /tmp/out && "
-         "cp /tmp/out/timeline.svg fixtures/traces/fashion-mnist-p2-dp4/");
+    FAIL(
+        "fixtures/traces/fashion-mnist-p2-dp4/timeline.svg is stale; regenerate it with "
+        "build-timeline/emulator/timeline/smp-timeline fixtures/traces/fashion-mnist-p2-dp4/ranks "
+        "/tmp/out && "
+        "cp /tmp/out/timeline.svg fixtures/traces/fashion-mnist-p2-dp4/");
 }
 
 TEST_CASE("smp-timeline renders a chosen step and explains bad input", "[timeline][unit]") {
@@ -82,12 +88,14 @@ TEST_CASE("smp-timeline renders a chosen step and explains bad input", "[timelin
   SimConfig c;
   c.steps = 3;
   write_traces(c, dir.path() / "ranks");
-  CHECK(run_program_quietly({tool, (dir.path() / "ranks").string(), (dir.path() / "out").string(), "--step", "0"}) == 0);
+  CHECK(run_program_quietly({tool, (dir.path() / "ranks").string(), (dir.path() / "out").string(),
+                             "--step", "0"}) == 0);
   CHECK(std::filesystem::is_regular_file(dir.path() / "out" / "timeline.svg"));
   std::ifstream svg(dir.path() / "out" / "timeline.svg");
   std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
   CHECK_THAT(text, ContainsSubstring("data-step=\"0\""));
-  CHECK(run_program_quietly({tool, (dir.path() / "ranks").string(), (dir.path() / "out").string(), "--step", "7"}) == 1);
+  CHECK(run_program_quietly({tool, (dir.path() / "ranks").string(), (dir.path() / "out").string(),
+                             "--step", "7"}) == 1);
   CHECK(run_program_quietly({tool, (dir.path() / "missing").string()}) == 1);
   CHECK(run_program_quietly({tool}) == 2);
 }
