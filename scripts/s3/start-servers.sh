@@ -6,6 +6,7 @@
 #   SMP_TEST_S3_ACCESS_KEY_ID / SMP_TEST_S3_SECRET_ACCESS_KEY / SMP_TEST_S3_REGION
 #     the servers' fixed public test pair (S3RVER/S3RVER), never a real credential
 #   SMP_TEST_AWSCLI          Debian's awscli v2, the independent client tests seed/read with
+#   SMP_TEST_S3_PID / SMP_TEST_S3V4_PID  the server processes (the benchmark reads their CPU time)
 # Data, logs and pid files live in ${SMP_S3_STATE_DIR:-<dir of the env file>/s3-servers}.
 # Idempotent: stops servers it started before. Without node/npm it warns and exits 0, and the
 # `s3` tests skip saying why.
@@ -71,6 +72,8 @@ SMP_TEST_S3_ACCESS_KEY_ID=S3RVER
 SMP_TEST_S3_SECRET_ACCESS_KEY=S3RVER
 SMP_TEST_S3_REGION=us-east-1
 SMP_TEST_AWSCLI=$awscli
+SMP_TEST_S3_PID=$(cat "$state/v3.pid")
+SMP_TEST_S3V4_PID=$(cat "$state/v4.pid")
 ENV
 # Other parts may add their own lines to the same file: replace only ours.
 if [ -f "$env_file" ]; then
