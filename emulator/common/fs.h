@@ -1,0 +1,20 @@
+#pragma once
+// File-system helpers: atomic writes, reads, and path containment checks used wherever
+// user-controlled names become paths.
+
+#include <filesystem>
+#include <string>
+
+namespace smplocal {
+
+namespace fs = std::filesystem;
+
+// Writes content to path via a temporary sibling and rename(2); creates parent directories.
+void write_file_atomic(const fs::path& path, const std::string& content);
+std::string read_file(const fs::path& path);
+// True when `path` (lexically normalized, not following links) stays inside `root`.
+bool is_within(const fs::path& root, const fs::path& path);
+// An absolute path: `p` if absolute, else relative to `base`; lexically normalized.
+fs::path absolute_from(const fs::path& base, const fs::path& p);
+
+}  // namespace smplocal

@@ -1,0 +1,48 @@
+#include "emulator/outputs/artifacts.h"
+
+#include <chrono>
+#include <map>
+
+#include "emulator/archive/collect_tree.h"
+#include "emulator/archive/tar_gz_writer.h"
+
+namespace smplocal {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Later hosts replace earlier ones' files of the same name, as SDK local mode merges them;
+// SageMaker itself asks hosts to avoid clashes, so they are reported.
+std::vector<archive::ArchiveEntry> merged(const std::vector<fs::path>& roots, const std::string& sub,
+                                          std::vector<std::string>& clashes) {
+  std::map<std::string, archive::ArchiveEntry> by_name;
+  for (const auto& root : roots) {
+    fs::path dir = root / sub;
+    if (!fs::is_directory(dir)) continue;
+    for (auto& e : archive::collect_tree(dir)) {
+      auto it = by_name.find(e.name);
+      if (it != by_name.end() && !fs::is_directory(e.source) && !fs::is_directory(it->second.source))
+        clashes.push_back(sub + "/" + e.name);
+      by_name[e.name] = e;
+    }
+  }
+  std::vector<archive::ArchiveEntry> out;
+  for (auto& [name, e] : by_name) out.push_back(e);
+  return out;
+}
+
+}  // namespace
+
+ArtifactsResult package_artifacts(const std::vector<fs::path>& roots, const fs::path& dest) {
+  auto start = std::chrono::steady_clock::now();
+  ArtifactsResult r;
+  fs::create_directories(dest);
+  r.model = dest / "model.tar.gz";
+  r.output = dest / "output.tar.gz";
+  r.model_bytes = archive::write_tar_gz(r.model, merged(roots, "model", r.clashes)).output_bytes;
+  r.output_bytes = archive::write_tar_gz(r.output, merged(roots, "output/data", r.clashes)).output_bytes;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace smplocal

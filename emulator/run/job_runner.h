@@ -1,0 +1,48 @@
+#pragma once
+// JobRunner: the job's life, step by step — spec, pre-flight, stage, launch, supervise, outputs
+// (DESIGN.md). `prepare` is steps 1–2 (used by validate and plan); `run_job` does everything.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "emulator/launch/machine.h"
+#include "emulator/launch/plan.h"
+#include "emulator/run/console.h"
+#include "emulator/spec/spec.h"
+
+namespace smplocal {
+
+struct RunRequest {
+  std::filesystem::path spec_file;
+  SpecOverrides overrides;
+  std::filesystem::path jobs_root = "smp-local-jobs";
+  bool force_cpu = false;
+  std::optional<std::vector<int>> gpus;
+  std::string python;
+  int stop_grace_s = 120;
+  bool host_local_sm_env = false;
+  std::string s3_endpoint;          // --s3-endpoint; empty = AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS
+};
+
+struct Prepared {
+  TrainingJob job;
+  Machine machine;
+  JobPlan plan;
+  Problems problems;                // spec + pre-flight + plan
+};
+
+// Directory of the smp-local executable (the host agent and the preload library live there).
+std::filesystem::path tools_dir();
+
+// Steps 1–2: spec, pre-flight, plan. Never writes anything.
+Prepared prepare(const RunRequest& request);
+
+// The whole job. Returns the exit code (exit_codes.h); the final record goes to `record_out`.
+int run_job(const RunRequest& request, Console& console, Json* record_out);
+
+// The rank table and mpirun argv as text (for `smp-local plan`) and as JSON.
+std::string plan_text(const Prepared& p);
+Json plan_json(const Prepared& p);
+
+}  // namespace smplocal

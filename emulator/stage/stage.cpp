@@ -1,0 +1,125 @@
+#include "emulator/stage/stage.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include "emulator/common/error.h"
+#include "emulator/common/fs.h"
+#include "emulator/env/cmd_args.h"
+#include "emulator/stage/channels.h"
+#include "libsmp/core/pyjson.h"
+
+namespace smplocal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The platform writes these files; Python's json.dump default style is the closest known shape.
+void write_json(const fs::path& path, const Json& value) { write_file_atomic(path, smp::core::py_dumps(value)); }
+
+std::string etc_hosts_content(int hosts) {
+  std::string original;
+  try {
+    original = read_file("/etc/hosts");
+  } catch (const Error&) {
+    original = "127.0.0.1\tlocalhost\n";
+  }
+  if (!original.empty() && original.back() != '\n') original += '\n';
+  std::string names;
+  for (int i = 1; i <= hosts; ++i) names += " algo-" + std::to_string(i);
+  return original + "# smp-local: every emulated host runs on this machine\n127.0.1.1\t" + names.substr(1) + "\n";
+}
+
+}  // namespace
+
+void stage_code(const std::string& code_source, const std::string& entry_point, const fs::path& code_dir) {
+  fs::create_directories(code_dir);
+  fs::path src = code_source;
+  if (fs::is_directory(src)) {
+    fs::copy(src, code_dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  } else if (fs::is_regular_file(src)) {
+    fs::copy_file(src, code_dir / src.filename());
+  } else {
+    throw Error("the code location " + code_source + " is neither a directory nor a file.");
+  }
+  fs::path entry = code_dir / entry_point;
+  if (fs::is_regular_file(entry) && entry_kind(entry_point, false) == EntryKind::kExecutable)
+    fs::permissions(entry, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add);  // TK chmods non-Python entry points before running them
+}
+
+Json agent_config(const TrainingJob& job, const JobPlan& plan, const JobDir& dir, int h,
+                  NamespaceMode namespaces, const std::vector<Mount>& mounts, const std::string& preload) {
+  const HostPlan& host = plan.hosts[h];
+  const ContainerEnv& c = plan.containers[h];
+  Json env = Json::object();
+  for (const auto& [k, v] : c.platform_env)
+    if (!job.environment.contains(k)) env[k] = v;  // job Environment comes through the process env
+  for (const auto& [k, v] : c.toolkit_env) env[k] = v;
+  for (const auto& [k, v] : c.sm_env) env[k] = v;
+  if (namespaces == NamespaceMode::kNone) {
+    env["SMP_LOCAL_RESOURCECONFIG"] = (dir.opt_ml(host.name) / "input/config/resourceconfig.json").string();
+    if (plan.runner != Runner::kMpi && !preload.empty()) env["LD_PRELOAD"] = preload;
+  }
+  Json mounts_json = Json::array();
+  for (const auto& m : mounts) mounts_json.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}});
+  return {{"host", host.name},
+          {"namespaces", namespaces == NamespaceMode::kRoot ? "root" : namespaces == NamespaceMode::kUserNs ? "userns" : "none"},
+          {"opt_ml", dir.opt_ml(host.name).string()},
+          {"etc_hosts", dir.etc_hosts(host.name).string()},
+          {"mounts", mounts_json},
+          {"env", env}};
+}
+
+StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir& dir, NamespaceMode ns,
+                      const std::string& preload, const LogFn& log) {
+  auto start = std::chrono::steady_clock::now();
+  StageReport report;
+  if (fs::exists(dir.root / "hosts")) throw Error("job directory " + dir.root.string() + " is already staged.",
+                                                  "Pick another job name, or remove the old job.");
+  fs::create_directories(dir.logs());
+  fs::create_directories(dir.rank_traces());
+  try {
+    int hosts = static_cast<int>(plan.hosts.size());
+    std::string hosts_file = etc_hosts_content(hosts);
+    for (int h = 0; h < hosts; ++h) {
+      const std::string& name = plan.hosts[h].name;
+      const ContainerEnv& c = plan.containers[h];
+      fs::path opt = dir.opt_ml(name);
+      for (const char* sub : {"input/config", "input/data", "model", "output/data", "code"})
+        fs::create_directories(opt / sub);
+      write_json(opt / "input/config/hyperparameters.json", c.hyperparameters_file);
+      write_json(opt / "input/config/resourceconfig.json", c.resource_config);
+      write_json(opt / "input/config/inputdataconfig.json", c.input_data_config);
+      if (c.checkpoint_config) {
+        write_json(opt / "input/config/checkpointconfig.json", *c.checkpoint_config);
+        fs::create_directories(opt / fs::path(job.checkpoint->local_path).lexically_relative("/opt/ml"));
+      }
+      write_file_atomic(dir.etc_hosts(name), hosts_file);
+
+      std::vector<Mount> mounts;
+      for (const auto& ch : job.channels) {
+        if (ch.is_s3()) continue;  // S3 channels are downloaded by the S3 stage
+        auto r = stage_local_channel(ch, h, hosts, opt / "input/data" / ch.name, ns != NamespaceMode::kNone);
+        mounts.insert(mounts.end(), r.mounts.begin(), r.mounts.end());
+        report.files_linked += r.files_linked;
+        report.files_copied += r.files_copied;
+        for (const auto& line : r.log) log(line);
+      }
+      report.mounts += mounts.size();
+      if (!job.code_source.empty() && job.code_source.rfind("s3://", 0) != 0)
+        stage_code(job.code_source, job.entry_point, opt / "code");
+      write_file_atomic(dir.agent_config(name), agent_config(job, plan, dir, h, ns, mounts, preload).dump(1) + "\n");
+    }
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir.root / "hosts", ec);
+    throw;
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace smplocal

@@ -1,0 +1,86 @@
+#include "emulator/supervise/process_tree.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace smplocal {
+
+std::vector<ProcInfo> list_processes() {
+  std::vector<ProcInfo> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = strtol(e->d_name, &end, 10);
+    if (!end || *end || pid <= 0) continue;
+    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+    std::string content;
+    if (!std::getline(stat, content)) continue;
+    // pid (comm) state ppid ... ; comm may contain spaces and parentheses: use the last ')'.
+    size_t open = content.find('('), close = content.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    ProcInfo p;
+    p.pid = static_cast<pid_t>(pid);
+    p.comm = content.substr(open + 1, close - open - 1);
+    std::istringstream rest(content.substr(close + 2));
+    std::string state;
+    rest >> state >> p.ppid;
+    out.push_back(p);
+  }
+  closedir(d);
+  return out;
+}
+
+std::vector<ProcInfo> descendants(pid_t root) {
+  auto all = list_processes();
+  std::multimap<pid_t, const ProcInfo*> children;
+  for (const auto& p : all) children.emplace(p.ppid, &p);
+  std::vector<ProcInfo> out;
+  std::vector<pid_t> frontier = {root};
+  while (!frontier.empty()) {
+    pid_t parent = frontier.back();
+    frontier.pop_back();
+    auto range = children.equal_range(parent);
+    for (auto it = range.first; it != range.second; ++it) {
+      out.push_back(*it->second);
+      frontier.push_back(it->second->pid);
+    }
+  }
+  return out;
+}
+
+bool is_launcher(const ProcInfo& p) {
+  return p.comm == "mpirun" || p.comm == "orterun" || p.comm == "orted" || p.comm.rfind("smp-local", 0) == 0;
+}
+
+int signal_descendants(pid_t root, int sig, bool ranks_only) {
+  int n = 0;
+  for (const auto& p : descendants(root)) {
+    if (ranks_only && is_launcher(p)) continue;
+    if (kill(p.pid, sig) == 0) ++n;
+  }
+  return n;
+}
+
+void kill_all_descendants(pid_t root, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto procs = descendants(root);
+    // Zombies of ours need reaping, not killing.
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    if (procs.empty()) return;
+    for (const auto& p : procs) kill(p.pid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace smplocal
