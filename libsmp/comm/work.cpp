@@ -1,0 +1,45 @@
+#include "libsmp/comm/work.h"
+
+#include <sched.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "libsmp/runtime/error.h"
+
+namespace smp::comm {
+
+void Backoff::pause() {
+  ++tries_;
+  if (tries_ <= 16) {
+    sched_yield();
+    return;
+  }
+  // 5 us, 10 us, 20 us, ... up to the cap.
+  int shift = std::min(tries_ - 17, 20);
+  auto pause = std::chrono::microseconds(5) * (1LL << shift);
+  if (pause > cap_) pause = cap_;
+  std::this_thread::sleep_for(pause);
+}
+
+std::string timeout_message(std::chrono::duration<double> timeout, const std::string& what) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", timeout.count());
+  return std::string("timed out after ") + seconds + " s waiting for " + what +
+         ". The peer may have died, hung, or diverged from this rank's sequence of calls "
+         "(check the other ranks' logs). If it is only slow, raise SMP_RECV_TIMEOUT_S.";
+}
+
+void wait(Work& work, std::chrono::duration<double> timeout,
+          const std::function<std::string()>& what) {
+  if (work.test()) return;
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  Backoff backoff;
+  while (!work.test()) {
+    if (std::chrono::steady_clock::now() > deadline) throw TimeoutError(timeout_message(timeout, what()));
+    backoff.pause();
+  }
+}
+
+}  // namespace smp::comm

@@ -1,0 +1,62 @@
+# libsmp's LibTorch part (included by libsmp/CMakeLists.txt when LibTorch is found): the `smp`
+# library = runtime (init, queries), comm (MPI; NCCL when CUDA + NCCL are found), model,
+# pipeline, ddp, optim, checkpoint, trace. Links smp_core, torch and MPI.
+find_package(MPI REQUIRED COMPONENTS C)
+
+add_library(smp STATIC
+  runtime/init.cpp
+  runtime/queries.cpp
+  runtime/runtime.cpp
+  comm/work.cpp
+  comm/backend.cpp
+  comm/mpi_backend.cpp
+  comm/objects.cpp
+  trace/tracer.cpp
+  pipeline/task_runner.cpp
+  pipeline/transport.cpp
+  pipeline/step.cpp
+  pipeline/step_output.cpp
+  model/model_impl.cpp
+  model/partitioner.cpp
+  model/stage_exec.cpp
+  model/state_dict.cpp
+  ddp/grad_reducer.cpp
+  optim/distributed_optimizer.cpp
+  checkpoint/checkpoint.cpp
+)
+target_include_directories(smp PUBLIC ${SMP_SOURCE_ROOT})
+target_link_libraries(smp PUBLIC smp_core torch MPI::MPI_C Threads::Threads)
+set_target_properties(smp PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+# NCCL backend: built when the CUDA toolkit and NCCL are present (the CPU-only Debian LibTorch
+# is fine: the backend works on raw device pointers and CUDA streams). SMP_WITH_NCCL=OFF skips it.
+set(SMP_WITH_NCCL AUTO CACHE STRING "Build libsmp's NCCL backend: ON, OFF or AUTO")
+set(SMP_HAVE_NCCL OFF)
+if(NOT SMP_WITH_NCCL STREQUAL "OFF")
+  find_package(CUDAToolkit QUIET)
+  if(CUDAToolkit_FOUND)
+    find_library(SMP_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+    find_path(SMP_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  endif()
+  if(CUDAToolkit_FOUND AND SMP_NCCL_LIBRARY AND SMP_NCCL_INCLUDE_DIR)
+    set(SMP_HAVE_NCCL ON)
+  elseif(SMP_WITH_NCCL STREQUAL "ON")
+    message(FATAL_ERROR "SMP_WITH_NCCL=ON but the CUDA toolkit or NCCL was not found")
+  endif()
+endif()
+if(SMP_HAVE_NCCL AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/comm/nccl_backend.cpp)
+  add_library(smp_nccl STATIC comm/nccl_backend.cpp)
+  target_include_directories(smp_nccl PUBLIC ${SMP_SOURCE_ROOT} PRIVATE ${SMP_NCCL_INCLUDE_DIR})
+  target_link_libraries(smp_nccl PUBLIC smp_core torch MPI::MPI_C CUDA::cudart ${SMP_NCCL_LIBRARY})
+  # A CUDA LibTorch (pip wheel) has c10_cuda: then CUDA tensors use torch's current stream.
+  if(TARGET c10_cuda OR TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA)
+    target_compile_definitions(smp_nccl PRIVATE SMP_TORCH_CUDA=1)
+  endif()
+  set_target_properties(smp_nccl PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  target_link_libraries(smp PUBLIC smp_nccl)
+  target_compile_definitions(smp PUBLIC SMP_HAVE_NCCL=1)
+  message(STATUS "libsmp: NCCL backend ON (${SMP_NCCL_LIBRARY})")
+else()
+  message(STATUS "libsmp: NCCL backend OFF (no CUDA toolkit + NCCL found)")
+endif()
+set(SMP_HAVE_NCCL ${SMP_HAVE_NCCL} PARENT_SCOPE)
