@@ -81,7 +81,7 @@ ChannelStageResult stage_local_channel(const ChannelSpec& channel, int host_inde
   }
   if (r.files_copied)
     r.log.push_back("channel " + channel.name + ": " + std::to_string(r.files_copied) +
-                    " files copied (source on another file system; hard links impossible)");
+                    " files copied (hard links impossible: another file system, or files this user does not own)");
   if (sharded)
     r.log.push_back("channel " + channel.name + " (ShardedByS3Key): algo-" + std::to_string(host_index + 1) + " gets " +
                     std::to_string(mine.size()) + " of " + std::to_string(files.size()) + " files");

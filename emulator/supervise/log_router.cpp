@@ -12,6 +12,16 @@ void push_tail(std::deque<std::string>& tail, const std::string& text, size_t ma
   while (tail.size() > max) tail.pop_front();
 }
 
+const std::regex& tag_pattern() {
+  static const std::regex tag(R"(\[(\d+),(\d+)\]<(stdout|stderr|stddiag)>:)");
+  return tag;
+}
+
+std::string chomp(std::string s) {
+  if (!s.empty() && s.back() == '\r') s.pop_back();
+  return s;
+}
+
 }  // namespace
 
 LogRouter::LogRouter(int ppn, Sink sink, size_t tail_lines)
@@ -22,49 +32,95 @@ std::string LogRouter::host_of_rank(int rank) const {
 }
 
 void LogRouter::feed(int source_id, const std::string& host, bool is_stderr, const char* data, size_t size) {
+  if (host.empty() && ppn_ > 0) {
+    auto& [state, err] = tagged_[source_id];
+    err = is_stderr;
+    state.buf.append(data, size);
+    feed_tagged(state, is_stderr, false);
+    return;
+  }
   Partial& p = partial_[source_id];
   p.host = host;
   p.is_stderr = is_stderr;
-  std::string& buf = p.buf;
-  buf.append(data, size);
+  p.buf.append(data, size);
   size_t start = 0;
-  for (size_t nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n', start)) {
-    line(host, is_stderr, buf.substr(start, nl - start));
+  for (size_t nl = p.buf.find('\n'); nl != std::string::npos; nl = p.buf.find('\n', start)) {
+    plain_line(host, is_stderr, chomp(p.buf.substr(start, nl - start)));
     start = nl + 1;
   }
-  buf.erase(0, start);
-  if (buf.size() > (1 << 20)) {  // a runaway line without newline: emit it in pieces
-    line(host, is_stderr, buf);
-    buf.clear();
-  }
-}
-
-void LogRouter::flush() {
-  for (auto& [id, p] : partial_) {
-    if (!p.buf.empty()) line(p.host, p.is_stderr, p.buf);
+  p.buf.erase(0, start);
+  if (p.buf.size() > (1 << 20)) {  // a runaway line without newline: emit it in pieces
+    plain_line(host, is_stderr, p.buf);
     p.buf.clear();
   }
 }
 
-void LogRouter::line(const std::string& host, bool is_stderr, const std::string& raw) {
-  std::string text = raw;
-  if (!text.empty() && text.back() == '\r') text.pop_back();
-  static const std::regex tagged(R"(^\[(\d+),(\d+)\]<(stdout|stderr|stddiag)>:(.*)$)");
-  std::smatch m;
-  if (host.empty() && ppn_ > 0 && std::regex_match(text, m, tagged)) {
-    int rank = std::stoi(m[2].str());
-    std::string stream = m[3].str();
-    std::string h = host_of_rank(rank);
-    bool err = stream != "stdout";
-    std::string payload = m[4].str();
-    // Open MPI 4.1 writes the tag of a rank local to mpirun once more before that line's newline.
-    std::string own_tag = "[" + m[1].str() + "," + m[2].str() + "]<" + stream + ">:";
-    if (payload.size() >= own_tag.size() && payload.compare(payload.size() - own_tag.size(), own_tag.size(), own_tag) == 0)
-      payload.erase(payload.size() - own_tag.size());
-    if (err) push_tail(rank_tail_[rank], payload, tail_lines_);
-    sink_({"[" + m[1].str() + ",mpirank:" + m[2].str() + "," + h + "]<" + stream + ">:" + payload, h, err});
-    return;
+void LogRouter::feed_tagged(TaggedSource& s, bool is_stderr, bool at_end) {
+  while (!s.buf.empty()) {
+    std::smatch m;
+    bool found = std::regex_search(s.buf, m, tag_pattern());
+    size_t tag_pos = found ? static_cast<size_t>(m.position(0)) : std::string::npos;
+    if (found && tag_pos == 0) {
+      s.has_owner = true;
+      s.job = m[1].str();
+      s.rank = std::stoi(m[2].str());
+      s.stream = m[3].str();
+      s.buf.erase(0, m.length(0));
+      continue;
+    }
+    size_t nl = s.buf.find('\n');
+    if (nl != std::string::npos && nl < tag_pos) {
+      std::string text = s.buf.substr(0, nl);
+      s.buf.erase(0, nl + 1);
+      if (s.has_owner) {
+        auto key = std::make_pair(s.rank, s.stream);
+        std::string line = s.pending[key] + text;
+        s.pending.erase(key);
+        s.has_owner = false;  // after a newline Open MPI writes a fresh tag, or it is mpirun's own text
+        rank_line(s.job, s.rank, s.stream, chomp(line));
+      } else {
+        std::string line = s.untagged + text;
+        s.untagged.clear();
+        plain_line("", is_stderr, chomp(line));
+      }
+      continue;
+    }
+    // No newline before the next tag (or none at all): a piece of the current line.
+    size_t take = found ? tag_pos : s.buf.size();
+    if (!found && !at_end) {
+      // Keep a possible tag prefix at the end ("[1,1]<std") until more bytes arrive.
+      size_t bracket = s.buf.rfind('[');
+      if (bracket != std::string::npos && s.buf.size() - bracket < 32) take = bracket;
+    }
+    if (take == 0) break;
+    (s.has_owner ? s.pending[{s.rank, s.stream}] : s.untagged) += s.buf.substr(0, take);
+    s.buf.erase(0, take);
   }
+  if (at_end) {
+    for (auto& [key, text] : s.pending)
+      if (!text.empty()) rank_line(s.job, key.first, key.second, chomp(text));
+    s.pending.clear();
+    if (!s.untagged.empty()) plain_line("", is_stderr, chomp(s.untagged));
+    s.untagged.clear();
+  }
+}
+
+void LogRouter::flush() {
+  for (auto& [id, state] : tagged_) feed_tagged(state.first, state.second, true);
+  for (auto& [id, p] : partial_) {
+    if (!p.buf.empty()) plain_line(p.host, p.is_stderr, chomp(p.buf));
+    p.buf.clear();
+  }
+}
+
+void LogRouter::rank_line(const std::string& job, int rank, const std::string& stream, const std::string& text) {
+  std::string h = host_of_rank(rank);
+  bool err = stream != "stdout";
+  if (err) push_tail(rank_tail_[rank], text, tail_lines_);
+  sink_({"[" + job + ",mpirank:" + std::to_string(rank) + "," + h + "]<" + stream + ">:" + text, h, err});
+}
+
+void LogRouter::plain_line(const std::string& host, bool is_stderr, const std::string& text) {
   if (!host.empty()) {
     if (is_stderr) push_tail(host_tail_[host], text, tail_lines_);
     sink_({"[" + host + "]<" + (is_stderr ? "stderr" : "stdout") + ">:" + text, host, is_stderr});

@@ -46,14 +46,27 @@ class LogRouter {
   std::string host_of_rank(int rank) const;
 
  private:
-  void line(const std::string& host, bool is_stderr, const std::string& text);
+  // mpirun --tag-output text: Open MPI 4.1 tags every chunk a rank writes, so chunks of
+  // different ranks interleave inside one physical line; rebuild each rank's lines from them.
+  struct TaggedSource {
+    std::string buf;                        // bytes not parsed yet
+    bool has_owner = false;                 // the chunk being read belongs to a rank
+    std::string job, stream;
+    int rank = 0;
+    std::map<std::pair<int, std::string>, std::string> pending;  // (rank, stream) -> partial line
+    std::string untagged;                   // partial line of mpirun's own output
+  };
+  void feed_tagged(TaggedSource& s, bool is_stderr, bool at_end);
+  void rank_line(const std::string& job, int rank, const std::string& stream, const std::string& text);
+  void plain_line(const std::string& host, bool is_stderr, const std::string& text);
   void scan_mpirun_report(const std::string& text);
 
   int ppn_;
   Sink sink_;
   size_t tail_lines_;
   struct Partial { std::string host; bool is_stderr = false; std::string buf; };
-  std::map<int, Partial> partial_;  // unterminated line per source
+  std::map<int, Partial> partial_;       // per-host sources: unterminated line
+  std::map<int, std::pair<TaggedSource, bool>> tagged_;  // mpirun sources (state, is_stderr)
   std::map<int, std::deque<std::string>> rank_tail_;
   std::map<std::string, std::deque<std::string>> host_tail_;
   std::deque<std::string> launcher_tail_;
