@@ -117,12 +117,6 @@ void ParallelGzipWriter::fail(std::exception_ptr e) {
   cv_done_.notify_all();
 }
 
-void ParallelGzipWriter::rethrow_if_failed() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (error_) std::rethrow_exception(error_);
-  if (stopping_) throw ArchiveError("gzip stream already closed");
-}
-
 ParallelGzipWriter::Block* ParallelGzipWriter::acquire_block() {
   std::unique_lock<std::mutex> lock(mu_);
   cv_free_.wait(lock, [this] { return !free_.empty() || stopping_; });

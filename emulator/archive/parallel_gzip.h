@@ -50,7 +50,6 @@ class ParallelGzipWriter {
   void worker_loop();              // compress blocks in any order
   void writer_loop();              // write compressed blocks in sequence order
   void fail(std::exception_ptr e);  // first error wins; wakes everyone
-  void rethrow_if_failed();
   void stop_threads();
 
   const int fd_;
