@@ -24,12 +24,13 @@ namespace smplocal::archive {
 namespace fs = std::filesystem;
 namespace {
 
-// The temporary tree next to dest; removed unless released (after it was moved into place).
+// The temporary tree the members go to first; removed unless released (after it was moved into
+// place). It lives inside `where`: dest's parent for a new dest, dest itself when it exists, so
+// the final renames never cross file systems even when dest is a mount point.
 class StagingDir {
  public:
-  explicit StagingDir(const fs::path& dest) {
-    std::string pattern =
-        (dest.parent_path() / ("." + dest.filename().string() + ".extract-XXXXXX")).string();
+  StagingDir(const fs::path& where, const fs::path& dest) {
+    std::string pattern = (where / ("." + dest.filename().string() + ".extract-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       throw ArchiveError(errno_message("cannot create a temporary directory next to '" +
                                            dest.string() + "' (is its parent writable?)",
@@ -108,6 +109,7 @@ void pwrite_all(int fd, const char* buf, std::size_t size, off_t offset, const s
 // Mode bits without setuid/setgid/sticky: an archive must not hand out privileges.
 mode_t safe_mode(struct archive_entry* ae) { return archive_entry_perm(ae) & 0777; }
 
+// A directory member's attributes, applied once the whole tree is in place.
 struct DirAttrs {
   std::string path;
   mode_t mode;
@@ -275,7 +277,7 @@ void extract_tar_gz_safely(const fs::path& archive, const fs::path& dest_in) {
     throw ArchiveError("cannot create '" + dest.parent_path().string() + "': " + ec.message());
   }
   ScopedUtf8Locale utf8;  // names come back as the UTF-8 they were stored as
-  StagingDir staging(dest);
+  StagingDir staging(exists ? dest : dest.parent_path(), dest);
   UniqueFd root(::open(staging.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) throw ArchiveError(errno_message("cannot open '" + staging.path().string() + "'", errno));
   Extractor extractor(archive, root.get());
@@ -288,6 +290,7 @@ void extract_tar_gz_safely(const fs::path& archive, const fs::path& dest_in) {
   } else {
     merge_tree(staging.path(), dest);  // dest existed (or appeared meanwhile): move by renames
   }
+  // (StagingDir removes the emptied staging tree when it goes out of scope.)
   UniqueFd final_root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!final_root) throw ArchiveError(errno_message("cannot open '" + dest.string() + "'", errno));
   extractor.apply_directory_attributes(final_root.get());

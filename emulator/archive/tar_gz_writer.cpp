@@ -100,6 +100,7 @@ void check_name(const std::string& name) {
 using ArchivePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
 using EntryPtr = std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)>;
 
+// libarchive's pax-restricted tar writer, fed member by member from files on disk.
 class TarWriter {
  public:
   TarWriter(TarSink* sink) : a_(archive_write_new(), archive_write_free), sink_(sink) {

@@ -70,6 +70,9 @@ TEST_CASE("extraction merges into an existing directory", "[archive][extract]") 
   CHECK(read_file(dir / "code" / "train.py") == read_file(dir / "src" / "train.py"));
   CHECK(read_file(dir / "code" / "pkg" / "data.bin") == read_file(dir / "src" / "pkg" / "data.bin"));
   CHECK(entries_of(dir.path()) == std::vector<std::string>{"code", "s.tar.gz", "src"});
+  CHECK(entries_of(dir / "code") ==
+        std::vector<std::string>{"keep.txt", "name with space \xc3\xa9.txt", "pkg", "run.sh",
+                                 "train.py"});  // no staging directory left inside
 }
 
 TEST_CASE("setuid bits are dropped, modes and read-only dirs kept", "[archive][extract]") {
