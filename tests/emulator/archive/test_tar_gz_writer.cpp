@@ -150,3 +150,24 @@ TEST_CASE("write_tar_gz explains a missing output directory", "[archive][tar]") 
     CHECK(std::string(e.what()).find("model.tar.gz") != std::string::npos);
   }
 }
+
+TEST_CASE("Python's tarfile (the SageMaker toolkit's reader) reads the archive", "[archive][tar]") {
+  TempDir dir;
+  const std::set<std::string> expected = make_tree(dir / "m");
+  write_tar_gz(dir / "m.tar.gz", collect_tree(dir / "m"));
+  // Prints each name, with "/" after directories, as the GNU tar listing does.
+  const char* script =
+      "import sys, tarfile\n"
+      "with tarfile.open(sys.argv[1], 'r:gz') as t:\n"
+      "    for m in t.getmembers():\n"
+      "        sys.stdout.buffer.write((m.name + ('/' if m.isdir() else '') + '\\n')"
+      ".encode('utf-8', 'surrogateescape'))\n";
+  RunResult r = run({"python3", "-c", script, (dir / "m.tar.gz").string()});
+  if (r.output.rfind("cannot spawn", 0) == 0) SKIP("python3 not installed");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  std::set<std::string> names;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);) names.insert(line);
+  CHECK(names == expected);
+}
