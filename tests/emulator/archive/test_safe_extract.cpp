@@ -52,10 +52,12 @@ TEST_CASE("an archive from write_tar_gz extracts exactly", "[archive][extract]")
 TEST_CASE("an archive from GNU tar with ./ names extracts exactly", "[archive][extract]") {
   TempDir dir;
   make_source_dir(dir / "src");
+  fs::create_hard_link(dir / "src" / "train.py", dir / "src" / "pkg" / "train_link.py");
   REQUIRE(run({"tar", "-czf", (dir / "s.tar.gz").string(), "-C", (dir / "src").string(), "."})
               .status == 0);
   extract_tar_gz_safely(dir / "s.tar.gz", dir / "code");
   CHECK(describe_tree(dir / "code") == describe_tree(dir / "src"));
+  CHECK(fs::hard_link_count(dir / "code" / "pkg" / "train_link.py") == 2);  // kept as a link
 }
 
 TEST_CASE("extraction merges into an existing directory", "[archive][extract]") {
