@@ -92,7 +92,8 @@ JobPlan make_plan(const TrainingJob& job, const Machine& machine, const PlanOpti
           "instance_type", job.instance_type + " is not in SMP v1's supported list (ml.g4dn.12xlarge, "
                            "ml.p3.16xlarge, ml.p3dn.24xlarge, ml.p4d.24xlarge, ml.p4de.24xlarge)."));
   }
-  bool smdistributed = plan.smp.has_value() || truthy_hp(job, "sagemaker_distributed_dataparallel_enabled");
+  bool smdistributed = (!mp.is_null() && !(mp.is_object() && mp.empty())) ||
+                       truthy_hp(job, "sagemaker_distributed_dataparallel_enabled");
 
   // The target instance type.
   if (plan.runner == Runner::kMpi && itype && itype->gpus > 0 && plan.processes_per_host > itype->gpus) {
