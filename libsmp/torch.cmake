@@ -2,6 +2,14 @@
 # library = runtime (init, queries), comm (MPI; NCCL when CUDA + NCCL are found), model,
 # pipeline, ddp, optim, checkpoint, trace. Links smp_core, torch and MPI.
 find_package(MPI REQUIRED COMPONENTS C)
+# LibTorch's and MPI's imported targets are directory-scoped; tests and samples link them too.
+get_property(smp_imported DIRECTORY PROPERTY IMPORTED_TARGETS)
+foreach(t ${smp_imported})
+  get_target_property(smp_is_global ${t} IMPORTED_GLOBAL)
+  if(NOT smp_is_global)
+    set_target_properties(${t} PROPERTIES IMPORTED_GLOBAL TRUE)
+  endif()
+endforeach()
 
 add_library(smp STATIC
   runtime/init.cpp
@@ -26,6 +34,8 @@ add_library(smp STATIC
 )
 target_include_directories(smp PUBLIC ${SMP_SOURCE_ROOT})
 target_link_libraries(smp PUBLIC smp_core torch MPI::MPI_C Threads::Threads)
+# The C API only: <mpi.h> would otherwise drag in Open MPI's deprecated C++ bindings.
+target_compile_definitions(smp PUBLIC OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
 set_target_properties(smp PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 # NCCL backend: built when the CUDA toolkit and NCCL are present (the CPU-only Debian LibTorch
