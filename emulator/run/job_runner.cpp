@@ -13,6 +13,8 @@
 #include "emulator/outputs/failure.h"
 #include "emulator/outputs/record.h"
 #include "emulator/run/exit_codes.h"
+#include "emulator/stage/local_checkpoints.h"
+#include "emulator/stage/s3_stage.h"
 #include "emulator/stage/stage.h"
 #include "emulator/supervise/supervisor.h"
 #include "emulator/timeline/timeline.h"
@@ -139,10 +141,24 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
 
   // Stage.
   status("InProgress", "Downloading", "Downloading input data");
+  std::unique_ptr<S3Session> s3;
+  if (job_uses_s3(p.job)) s3 = std::make_unique<S3Session>(req.s3_endpoint, con.json_mode(), [&](const std::string& l) { con.info(l); });
+  std::unique_ptr<LocalCheckpoints> local_checkpoints;
+  std::vector<fs::path> checkpoint_dirs;
   try {
     StageReport sr = stage_job(p.job, p.plan, dir, p.machine.namespaces,
                                (tools_dir() / "libsmp_local_gethostname.so").string(),
-                               [&](const std::string& l) { con.info(l); });
+                               [&](const std::string& l) { con.info(l); }, s3.get());
+    if (p.job.checkpoint) {
+      for (const auto& h : p.plan.hosts) checkpoint_dirs.push_back(host_checkpoint_dir(p.job, dir, h.name));
+      if (p.job.checkpoint->is_s3()) {
+        s3->start_checkpoints(p.job.checkpoint->uri, checkpoint_dirs);
+      } else {
+        local_checkpoints = std::make_unique<LocalCheckpoints>(p.job.checkpoint->uri, checkpoint_dirs);
+        con.info("checkpoints " + p.job.checkpoint->uri + ": " + std::to_string(local_checkpoints->copy_in()) +
+                 " files copied into each host");
+      }
+    }
     char buf[256];
     std::snprintf(buf, sizeof buf, "staged %zu hosts in %.3f s (%zu bind mounts, %zu files linked, %zu copied)",
                   p.plan.hosts.size(), sr.seconds, sr.mounts, sr.files_linked, sr.files_copied);
@@ -150,8 +166,8 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
     record.set_local("staging_seconds", sr.seconds);
   } catch (const std::exception& e) {
     record.set_failure_reason(std::string("ClientError: ") + e.what());
-    status("Failed", "Failed", "Training job failed");
     con.warn(e.what());
+    status("Failed", "Failed", "Training job failed");
     return finish(kExitFailed);
   }
   if (stop_requested()) {
@@ -177,6 +193,13 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   SuperviseResult sr = supervise(launch_processes(p, dir), so);
   auto train_end = Clock::now();
   record.set_training_times(train_start, train_end);
+  try {
+    std::string line = s3 && p.job.checkpoint && p.job.checkpoint->is_s3() ? s3->finish_checkpoints()
+                       : local_checkpoints ? local_checkpoints->sync_back() : "";
+    if (!line.empty()) con.info(line);
+  } catch (const std::exception& e) {
+    con.warn(std::string("checkpoint sync failed: ") + e.what());
+  }
   record.set_local("exit_code", sr.exit_code);
   if (sr.killed_after_grace) con.info("the grace period ended: remaining processes were killed (SIGKILL)");
 
@@ -213,11 +236,22 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   try {
     std::vector<fs::path> roots;
     for (const auto& h : p.plan.hosts) roots.push_back(dir.opt_ml(h.name));
-    fs::path dest = fs::path(p.job.output_path) / p.job.name / "output";
+    bool to_s3 = p.job.output_path.rfind("s3://", 0) == 0;
+    std::string out_base = p.job.output_path;
+    while (!out_base.empty() && out_base.back() == '/') out_base.pop_back();
+    out_base += "/" + p.job.name + "/output/";
+    fs::path dest = to_s3 ? dir.root / "artifacts" : fs::path(out_base);
     ArtifactsResult ar = package_artifacts(roots, dest);
     for (const auto& c : ar.clashes) con.warn("several hosts wrote " + c + "; the highest-numbered host's copy is kept");
-    record.set_model_artifacts(ar.model.string());
-    record.set_local("output_artifacts", ar.output.string());
+    std::string model_uri = ar.model.string(), output_uri = ar.output.string();
+    if (to_s3) {
+      model_uri = out_base + "model.tar.gz";
+      output_uri = out_base + "output.tar.gz";
+      s3->upload(ar.model, model_uri);
+      s3->upload(ar.output, output_uri);
+    }
+    record.set_model_artifacts(model_uri);
+    record.set_local("output_artifacts", output_uri);
     char buf[512];
     std::snprintf(buf, sizeof buf, "artifacts: %s (%s), %s (%s) in %.2f s", ar.model.c_str(),
                   human_bytes(ar.model_bytes).c_str(), ar.output.c_str(), human_bytes(ar.output_bytes).c_str(), ar.seconds);
@@ -243,6 +277,7 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
     }
   }
 
+  if (s3) record.set_local("s3", s3->summaries());
   std::string cost_line;
   Json cost = cost_estimate(p.job, std::chrono::duration<double>(train_end - train_start).count(), cost_line);
   if (!cost.is_null()) record.set_local("cost_estimate", cost);

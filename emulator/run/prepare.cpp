@@ -9,6 +9,8 @@
 #include "emulator/env/cmd_args.h"
 #include "emulator/preflight/checks.h"
 #include "emulator/run/job_runner.h"
+#include "emulator/s3/config.h"
+#include "emulator/stage/s3_stage.h"
 
 namespace smplocal {
 
@@ -58,6 +60,15 @@ Prepared prepare(const RunRequest& req) {
   probe.need_python = p.job.entry_point.size() > 3 &&
                       p.job.entry_point.compare(p.job.entry_point.size() - 3, 3, ".py") == 0;
   p.machine = probe_machine(probe);
+  if (job_uses_s3(p.job)) {
+    try {
+      S3Session(req.s3_endpoint, true, [](const std::string&) {}).config();
+    } catch (const std::exception& e) {
+      p.problems.push_back(error_problem("S3", e.what(),
+                                         "Set AWS credentials (environment or ~/.aws) and, for a local S3 server, "
+                                         "--s3-endpoint or AWS_ENDPOINT_URL_S3."));
+    }
+  }
   if (probe.need_python && !p.machine.python_found)
     p.problems.push_back(error_problem("--python", "no Python interpreter \"" + p.machine.python + "\" for the .py entry point.",
                                        "Install python3 or pass --python /path/to/python."));

@@ -4,10 +4,14 @@
 
 #include <chrono>
 
+#include "emulator/archive/collect_tree.h"
+#include "emulator/archive/safe_extract.h"
+#include "emulator/archive/tar_gz_writer.h"
 #include "emulator/common/error.h"
 #include "emulator/common/fs.h"
 #include "emulator/env/cmd_args.h"
 #include "emulator/stage/channels.h"
+#include "emulator/stage/s3_stage.h"
 #include "libsmp/core/pyjson.h"
 
 namespace smplocal {
@@ -34,10 +38,17 @@ std::string etc_hosts_content(int hosts) {
 
 }  // namespace
 
+static bool is_tarball(const fs::path& p) {
+  std::string name = p.filename().string();
+  return name.size() > 7 && name.compare(name.size() - 7, 7, ".tar.gz") == 0;
+}
+
 void stage_code(const std::string& code_source, const std::string& entry_point, const fs::path& code_dir) {
   fs::create_directories(code_dir);
   fs::path src = code_source;
-  if (fs::is_directory(src)) {
+  if (fs::is_regular_file(src) && is_tarball(src)) {
+    archive::extract_tar_gz_safely(src, code_dir);
+  } else if (fs::is_directory(src)) {
     fs::copy(src, code_dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   } else if (fs::is_regular_file(src)) {
     fs::copy_file(src, code_dir / src.filename());
@@ -73,8 +84,12 @@ Json agent_config(const TrainingJob& job, const JobPlan& plan, const JobDir& dir
           {"env", env}};
 }
 
+fs::path host_checkpoint_dir(const TrainingJob& job, const JobDir& dir, const std::string& host) {
+  return dir.opt_ml(host) / fs::path(job.checkpoint->local_path).lexically_relative("/opt/ml");
+}
+
 StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir& dir, NamespaceMode ns,
-                      const std::string& preload, const LogFn& log) {
+                      const std::string& preload, const LogFn& log, S3Session* s3) {
   auto start = std::chrono::steady_clock::now();
   StageReport report;
   if (fs::exists(dir.root / "hosts")) throw Error("job directory " + dir.root.string() + " is already staged.",
@@ -84,6 +99,20 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
   try {
     int hosts = static_cast<int>(plan.hosts.size());
     std::string hosts_file = etc_hosts_content(hosts);
+    // The code: an S3 tarball is fetched once; local code is also uploaded where the SDK puts it.
+    std::string code = job.code_source;
+    if (code.rfind("s3://", 0) == 0) {
+      fs::path tarball = dir.root / "code" / "sourcedir.tar.gz";
+      s3->fetch(code, tarball);
+      code = tarball.string();
+    } else if (!job.code_upload_uri.empty()) {
+      fs::path tarball = dir.root / "code" / "sourcedir.tar.gz";
+      fs::create_directories(tarball.parent_path());
+      fs::path src = code;
+      archive::write_tar_gz(tarball, fs::is_directory(src) ? archive::collect_tree(src)
+                                                            : std::vector<archive::ArchiveEntry>{{src, src.filename().string()}});
+      s3->upload(tarball, job.code_upload_uri);
+    }
     for (int h = 0; h < hosts; ++h) {
       const std::string& name = plan.hosts[h].name;
       const ContainerEnv& c = plan.containers[h];
@@ -95,7 +124,7 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
       write_json(opt / "input/config/inputdataconfig.json", c.input_data_config);
       if (c.checkpoint_config) {
         write_json(opt / "input/config/checkpointconfig.json", *c.checkpoint_config);
-        fs::create_directories(opt / fs::path(job.checkpoint->local_path).lexically_relative("/opt/ml"));
+        fs::create_directories(host_checkpoint_dir(job, dir, name));
       }
       write_file_atomic(dir.etc_hosts(name), hosts_file);
 
@@ -109,10 +138,13 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
         for (const auto& line : r.log) log(line);
       }
       report.mounts += mounts.size();
-      if (!job.code_source.empty() && job.code_source.rfind("s3://", 0) != 0)
-        stage_code(job.code_source, job.entry_point, opt / "code");
+      if (!code.empty()) stage_code(code, job.entry_point, opt / "code");
       write_file_atomic(dir.agent_config(name), agent_config(job, plan, dir, h, ns, mounts, preload).dump(1) + "\n");
     }
+    std::vector<std::string> host_names;
+    for (const auto& h : plan.hosts) host_names.push_back(h.name);
+    for (const auto& ch : job.channels)
+      if (ch.is_s3()) s3->stage_channel(ch, host_names, dir);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(dir.root / "hosts", ec);
