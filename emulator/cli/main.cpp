@@ -55,6 +55,7 @@ struct Flags {
   std::string instance_type;
   int max_run = 0;
   std::string job_name;
+  std::string source_dir;
   std::vector<std::string> hyperparameters;
   std::vector<std::string> channels;
   bool host_local_sm_env = false;
@@ -72,6 +73,7 @@ void add_spec_flags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--instance-type", f.instance_type, "override instance_type");
   cmd->add_option("--max-run", f.max_run, "override max_run (seconds)")->check(CLI::PositiveNumber);
   cmd->add_option("--job-name", f.job_name, "use this job name instead of base_job_name + timestamp");
+  cmd->add_option("--source-dir", f.source_dir, "override source_dir (a directory, .tar.gz or s3:// URI)");
   cmd->add_option("--hyperparameter,-H", f.hyperparameters, "NAME=VALUE (VALUE parsed as JSON when it is JSON)");
   cmd->add_option("--channel,-C", f.channels, "NAME=PATH_OR_S3_URI, replaces or adds an input channel");
   cmd->add_flag("--host-local-sm-env", f.host_local_sm_env,
@@ -93,6 +95,8 @@ RunRequest request_from(const Flags& f) {
   if (!f.instance_type.empty()) r.overrides.instance_type = f.instance_type;
   if (f.max_run) r.overrides.max_run = f.max_run;
   if (!f.job_name.empty()) r.overrides.job_name = f.job_name;
+  if (!f.source_dir.empty())
+    r.overrides.source_dir = f.source_dir.rfind("s3://", 0) == 0 ? f.source_dir : fs::absolute(f.source_dir).string();
   r.overrides.hyperparameters = key_values(f.hyperparameters, "--hyperparameter");
   r.overrides.channels = key_values(f.channels, "--channel");
   return r;

@@ -79,6 +79,7 @@ TrainingJob parse_create_training_job(Json req, const SpecOverrides& ov, const S
     }
   }
   for (const auto& [k, v] : ov.hyperparameters) job.hyperparameters[k] = v;
+  if (ov.source_dir) job.hyperparameters["sagemaker_submit_directory"] = smp::core::py_dumps(Json(*ov.source_dir));
 
   const Json& algo = member(req, "AlgorithmSpecification");
   if (algo.is_null()) problems.push_back(error_problem("AlgorithmSpecification", "Missing required parameter in input: \"AlgorithmSpecification\""));

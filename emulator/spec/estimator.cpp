@@ -139,6 +139,7 @@ TrainingJob parse_estimator(Json spec, const SpecOverrides& ov, const SpecContex
   if (ov.instance_type) spec["instance_type"] = *ov.instance_type;
   if (ov.max_run) spec["max_run"] = *ov.max_run;
   if (ov.job_name) spec["job_name"] = *ov.job_name;
+  if (ov.source_dir) spec["source_dir"] = *ov.source_dir;
 
   job.region = string_arg(spec, "region", problems, ctx.default_region);
   job.instance_type = string_arg(spec, "instance_type", problems);

@@ -27,6 +27,7 @@ struct SpecOverrides {
   std::optional<std::string> instance_type;
   std::optional<int> max_run;
   std::optional<std::string> job_name;
+  std::optional<std::string> source_dir;  // Estimator specs: replaces source_dir
   std::vector<std::pair<std::string, std::string>> hyperparameters;  // key=value (value as JSON if it parses)
   std::vector<std::pair<std::string, std::string>> channels;         // name=path-or-uri
 };
