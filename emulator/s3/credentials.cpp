@@ -57,11 +57,20 @@ void refuse_unsupported(const Section* s, const std::string& where, const std::s
 
 AwsFiles AwsFiles::load(const EnvLookup& env) {
   AwsFiles files;
-  const std::filesystem::path home = env("HOME").value_or("");
-  files.credentials_path = env("AWS_SHARED_CREDENTIALS_FILE").value_or((home / ".aws/credentials").string());
-  files.config_path = env("AWS_CONFIG_FILE").value_or((home / ".aws/config").string());
-  files.credentials = IniFile::load(files.credentials_path);
-  files.config = IniFile::load(files.config_path);
+  // Without HOME the default files are not looked for (a relative ".aws/..." would read
+  // whatever directory the job runs in).
+  const auto home = env("HOME");
+  auto locate = [&](const char* variable, const char* default_name) -> std::filesystem::path {
+    if (auto explicit_path = env(variable)) return *explicit_path;
+    if (home) return std::filesystem::path(*home) / default_name;
+    return {};
+  };
+  files.credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+  files.config_path = locate("AWS_CONFIG_FILE", ".aws/config");
+  if (!files.credentials_path.empty()) files.credentials = IniFile::load(files.credentials_path);
+  if (!files.config_path.empty()) files.config = IniFile::load(files.config_path);
+  if (files.credentials_path.empty()) files.credentials_path = "~/.aws/credentials (HOME is not set)";
+  if (files.config_path.empty()) files.config_path = "~/.aws/config (HOME is not set)";
   return files;
 }
 

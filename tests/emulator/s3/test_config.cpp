@@ -104,6 +104,21 @@ TEST_CASE("missing credentials name every place looked and the fix", "[config]")
   CHECK_THAT(named.what(), ContainsSubstring("does not exist"));
 }
 
+TEST_CASE("without HOME the default files are not read from the working directory", "[config]") {
+  TempDir cwd;
+  write_file(cwd / ".aws/credentials", "[default]\naws_access_key_id = CWDKEY\naws_secret_access_key = s\n");
+  const auto before = std::filesystem::current_path();
+  std::filesystem::current_path(cwd.path());
+  std::string message;
+  try {
+    resolve_config({}, map_environment({}));
+  } catch (const S3Error& e) {
+    message = e.what();
+  }
+  std::filesystem::current_path(before);
+  CHECK_THAT(message, ContainsSubstring("HOME is not set"));
+}
+
 TEST_CASE("profiles that need assume-role or SSO are refused with a workaround", "[config]") {
   TempDir home;
   write_file(home / ".aws/config", "[profile r]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n");
