@@ -2,6 +2,11 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "emulator/s3/error.h"
 #include "emulator/s3/ini.h"
 #include "emulator/s3/progress.h"
@@ -140,6 +145,35 @@ TEST_CASE("the progress ticker reports from one thread and ends with a final rep
   TtyProgressPrinter quiet("downloading", true);
   CHECK_FALSE(quiet.active());
   CHECK_FALSE(quiet.callback());
+}
+
+TEST_CASE("the TTY printer draws in place on a terminal and erases its line at the end", "[progress]") {
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  REQUIRE(master >= 0);
+  REQUIRE(::grantpt(master) == 0);
+  REQUIRE(::unlockpt(master) == 0);
+  const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  REQUIRE(slave >= 0);
+  TtyProgressPrinter printer("downloading", false, slave);
+  CHECK(printer.active());
+  auto cb = printer.callback();
+  REQUIRE(cb);
+  cb({3, 513, 3ull << 20, 1ull << 30, 1.0, false});
+  cb({513, 513, 1ull << 30, 1ull << 30, 2.0, true});
+  char buf[512];
+  const ssize_t n = ::read(master, buf, sizeof buf);
+  REQUIRE(n > 0);
+  const std::string out(buf, static_cast<size_t>(n));
+  CHECK_THAT(out, ContainsSubstring("downloading  3/513 objects  3.00 MiB/1.00 GiB  3.0 MiB/s"));
+  CHECK_THAT(out, ContainsSubstring("\r\033[K"));
+  ::close(slave);
+  ::close(master);
+  // Not a terminal (a pipe, as in CI logs): silent even when not quiet.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  CHECK_FALSE(TtyProgressPrinter("downloading", false, fds[1]).active());
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_CASE("AWS ini files: sections, comments, nested keys", "[config]") {
