@@ -250,6 +250,7 @@ std::string Client::create_multipart_upload(const std::string& bucket, const std
   r.bucket = bucket;
   r.key = key;
   r.query = {{"uploads", ""}};
+  r.headers.emplace_back("content-type", "application/octet-stream");
   return xml::parse_upload_id(execute(r).body);
 }
 

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -163,6 +164,11 @@ HttpResponse HttpConnection::perform(const HttpRequest& request) {
   for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
   // Never wait for "100 Continue": S3 answers errors before reading the body anyway.
   headers = curl_slist_append(headers, "Expect:");
+  // curl labels every POST form-urlencoded; S3 would store that as the object's content type.
+  const bool typed = std::any_of(request.headers.begin(), request.headers.end(), [](const std::string& h) {
+    return lower(h.substr(0, 13)) == "content-type:";
+  });
+  if (request.method == "POST" && !typed) headers = curl_slist_append(headers, "Content-Type:");
 
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
