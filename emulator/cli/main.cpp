@@ -102,14 +102,6 @@ RunRequest request_from(const Flags& f) {
   return r;
 }
 
-Json problems_json(const Problems& problems) {
-  Json out = Json::array();
-  for (const auto& p : problems)
-    out.push_back({{"severity", p.severity == Severity::kError ? "error" : "warning"},
-                   {"field", p.field}, {"message", p.message}, {"fix", p.fix}});
-  return out;
-}
-
 int cmd_validate_or_plan(const Flags& f, bool plan) {
   Prepared p = prepare(request_from(f));
   bool errors = smp::core::has_errors(p.problems);

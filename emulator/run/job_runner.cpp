@@ -110,13 +110,18 @@ Json cost_estimate(const TrainingJob& job, double seconds, std::string& line) {
 int run_job(const RunRequest& req, Console& con, Json* record_out) {
   Prepared p = prepare(req);
   con.problems(p.problems);
-  if (smp::core::has_errors(p.problems)) return kExitInvalid;
+  if (smp::core::has_errors(p.problems)) {
+    if (record_out) *record_out = {{"valid", false}, {"problems", problems_json(p.problems)}};
+    return kExitInvalid;
+  }
   for (const auto& n : p.plan.notes) con.info(n);
 
   JobDir dir{fs::absolute(req.jobs_root).lexically_normal() / p.job.name};
   if (fs::exists(dir.root)) {
-    con.problems({error_problem("job_name", "job directory " + dir.root.string() + " already exists.",
-                                "Use another job name, or remove the old job's directory.")});
+    Problems exists = {error_problem("job_name", "job directory " + dir.root.string() + " already exists.",
+                                     "Use another job name, or remove the old job's directory.")};
+    con.problems(exists);
+    if (record_out) *record_out = {{"valid", false}, {"problems", problems_json(exists)}};
     return kExitInvalid;
   }
   fs::create_directories(dir.logs());

@@ -41,6 +41,9 @@ Prepared prepare(const RunRequest& request);
 // The whole job. Returns the exit code (exit_codes.h); the final record goes to `record_out`.
 int run_job(const RunRequest& request, Console& console, Json* record_out);
 
+// Problems as JSON: [{"severity", "field", "message", "fix"}].
+Json problems_json(const Problems& problems);
+
 // The rank table and mpirun argv as text (for `smp-local plan`) and as JSON.
 std::string plan_text(const Prepared& p);
 Json plan_json(const Prepared& p);

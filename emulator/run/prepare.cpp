@@ -94,6 +94,14 @@ Prepared prepare(const RunRequest& req) {
   return p;
 }
 
+Json problems_json(const Problems& problems) {
+  Json out = Json::array();
+  for (const auto& p : problems)
+    out.push_back({{"severity", p.severity == Severity::kError ? "error" : "warning"},
+                   {"field", p.field}, {"message", p.message}, {"fix", p.fix}});
+  return out;
+}
+
 std::string plan_text(const Prepared& p) {
   std::ostringstream out;
   const auto& plan = p.plan;

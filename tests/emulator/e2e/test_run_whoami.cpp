@@ -151,3 +151,30 @@ TEST_CASE("without namespaces: staged paths and the gethostname preload", "[e2e]
   CHECK(rec["sm"]["SM_MODEL_DIR"] == (job / "hosts/algo-2/opt/ml/model").string());
   CHECK(rec["channel_files"]["shards"] == Json::parse(R"(["part-1.txt", "part-3.txt"])"));
 }
+
+TEST_CASE("as an unprivileged user, through a user namespace", "[e2e]") {
+  if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
+  if (getuid() != 0) SKIP("the test drops root privileges with setpriv; run it as root");
+  std::vector<std::string> as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
+  auto probe = [&](std::vector<std::string> cmd) {
+    cmd.insert(cmd.begin(), as_nobody.begin(), as_nobody.end());
+    return smplocal::run_capture(cmd).exit_code == 0;
+  };
+  if (!probe({"test", "-r", fixture("jobs/whoami/src/whoami.py").string()}) || !probe({"test", "-x", binary().string()}))
+    SKIP("the checkout or build is not readable by an unprivileged user (e.g. under a private home directory)");
+  if (!probe({"unshare", "--user", "--map-root-user", "--mount", "--uts", "true"}))
+    SKIP("this kernel refuses unprivileged user namespaces");
+  JobsDir jobs;
+  fs::create_directories(jobs.path);
+  fs::permissions(jobs.path, fs::perms::all);
+  std::vector<std::string> cmd = as_nobody;
+  cmd.insert(cmd.end(), {binary().string(), "run", fixture("jobs/whoami/job.json").string(), "--jobs-dir",
+                         jobs.path.string(), "--job-name", "whoami-userns"});
+  auto r = smplocal::run_capture(cmd, std::chrono::seconds(120));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("namespaces are not available") == std::string::npos);
+  Json rec = rank_record(jobs.job(), 3, "algo-2");
+  CHECK(rec["hostname"] == "algo-2");
+  CHECK(rec["cwd"] == "/opt/ml/code");
+}
