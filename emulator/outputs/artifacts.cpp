@@ -31,6 +31,18 @@ std::vector<archive::ArchiveEntry> merged(const std::vector<fs::path>& roots, co
   return out;
 }
 
+// Compression threads pay off only for real models; a few KiB are faster on one thread (no
+// hand-offs between threads, which cost most on a busy machine).
+archive::ArchiveStats write(const fs::path& out, const std::vector<archive::ArchiveEntry>& entries) {
+  std::uintmax_t bytes = 0;
+  std::error_code ec;
+  for (const auto& e : entries)
+    if (fs::is_regular_file(fs::symlink_status(e.source, ec))) bytes += fs::file_size(e.source, ec);
+  archive::TarGzOptions options;
+  if (bytes < (4u << 20)) options.threads = 1;
+  return archive::write_tar_gz(out, entries, options);
+}
+
 }  // namespace
 
 ArtifactsResult package_artifacts(const std::vector<fs::path>& roots, const fs::path& dest) {
@@ -39,8 +51,8 @@ ArtifactsResult package_artifacts(const std::vector<fs::path>& roots, const fs::
   fs::create_directories(dest);
   r.model = dest / "model.tar.gz";
   r.output = dest / "output.tar.gz";
-  r.model_bytes = archive::write_tar_gz(r.model, merged(roots, "model", r.clashes)).output_bytes;
-  r.output_bytes = archive::write_tar_gz(r.output, merged(roots, "output/data", r.clashes)).output_bytes;
+  r.model_bytes = write(r.model, merged(roots, "model", r.clashes)).output_bytes;
+  r.output_bytes = write(r.output, merged(roots, "output/data", r.clashes)).output_bytes;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
