@@ -35,3 +35,32 @@ foreach(np 1 2 4 8)
   smp_add_mpi_test(libsmp_equivalence_full_np${np} TARGET test_smp_equivalence NP ${np}
     ARGS "[equiv-full]" LABELS "mpi;long" TIMEOUT 3600)
 endforeach()
+
+smp_add_mpi_executable(test_smp_runtime test_runtime.cpp)
+smp_add_mpi_test(libsmp_runtime_np1 TARGET test_smp_runtime NP 1 LABELS "mpi;unit")
+smp_add_mpi_test(libsmp_runtime_np4 TARGET test_smp_runtime NP 4 LABELS mpi)
+smp_add_mpi_test(libsmp_runtime_np2_objects TARGET test_smp_runtime NP 2 ARGS "[objects],[groups]" LABELS mpi)
+
+smp_add_mpi_executable(test_smp_step test_step.cpp)
+smp_add_mpi_test(libsmp_step_np1 TARGET test_smp_step NP 1 LABELS "mpi;unit")
+
+smp_add_mpi_executable(test_smp_schedule_trace test_schedule_trace.cpp)
+foreach(np 2 4)
+  smp_add_mpi_test(libsmp_schedule_trace_np${np} TARGET test_smp_schedule_trace NP ${np} LABELS mpi)
+endforeach()
+
+smp_add_mpi_executable(test_smp_ddp_checkpoint test_ddp_checkpoint.cpp)
+foreach(np 2 4)
+  smp_add_mpi_test(libsmp_ddp_checkpoint_np${np} TARGET test_smp_ddp_checkpoint NP ${np} LABELS mpi)
+endforeach()
+
+# A job that breaks on purpose, run through mpirun by test_smp_failure.
+add_executable(smp_failure_child failure_child.cpp)
+target_link_libraries(smp_failure_child PRIVATE smp)
+add_executable(test_smp_failure test_failure.cpp)
+target_link_libraries(test_smp_failure PRIVATE Catch2::Catch2WithMain)
+target_compile_definitions(test_smp_failure PRIVATE SMP_MPIRUN="${SMP_MPIRUN}"
+  SMP_FAILURE_CHILD="$<TARGET_FILE:smp_failure_child>")
+add_dependencies(test_smp_failure smp_failure_child)
+add_test(NAME libsmp_failure COMMAND test_smp_failure)
+set_tests_properties(libsmp_failure PROPERTIES LABELS mpi TIMEOUT 600 PROCESSORS 2)
