@@ -59,7 +59,8 @@ SuperviseResult supervise(std::vector<SupervisedProcess> processes, const Superv
     streams.push_back({c.stderr_fd, p.host, true, next_id++});
   }
 
-  std::optional<Clock::time_point> kill_at;
+  const auto kNever = Clock::time_point::max();
+  Clock::time_point kill_at = kNever;  // when the grace period ends
   auto begin_stop = [&](StopCause cause) {
     if (result.stop != StopCause::kNone) return;
     result.stop = cause;
@@ -75,7 +76,7 @@ SuperviseResult supervise(std::vector<SupervisedProcess> processes, const Superv
     for (const auto& s : streams) fds.push_back({s.fd, POLLIN, 0});
     fds.push_back({sfd, POLLIN, 0});
     auto now = Clock::now();
-    auto next = kill_at ? std::min(*kill_at, deadline) : deadline;
+    auto next = result.stop == StopCause::kNone ? deadline : kill_at;  // no spinning during the grace period
     int timeout = static_cast<int>(std::clamp<long long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count(), 0, 250));
     int rc = poll(fds.data(), fds.size(), timeout);
@@ -125,10 +126,10 @@ SuperviseResult supervise(std::vector<SupervisedProcess> processes, const Superv
     }
     now = Clock::now();
     if (now >= deadline && result.stop == StopCause::kNone && !running.empty()) begin_stop(StopCause::kMaxRuntime);
-    if (kill_at && now >= *kill_at && !running.empty()) {
+    if (kill_at != kNever && now >= kill_at && !running.empty()) {
       result.killed_after_grace = true;
       signal_descendants(getpid(), SIGKILL, false);
-      kill_at.reset();
+      kill_at = kNever;
     }
     if (running.empty() && !streams.empty()) {
       // The launchers are gone; whatever still holds the pipes (a stray rank) must go too.
