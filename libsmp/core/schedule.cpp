@@ -15,27 +15,39 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
               int active_microbatches) {
   const int m = static_cast<int>(tasks.size());
   int in_flight = 0, first_unstarted = -1, ready_forward = -1, ready_backward = -1;
+  // Microbatches keep their order on a stage: only the earliest forward still due, and only the
+  // earliest backward still due, may run (a later one's message can overtake an earlier one's).
+  int first_forward_due = -1, first_backward_due = -1;
   bool all_forwards_done = true;
   for (int i = 0; i < m; ++i) {
     const TaskView& t = tasks[i];
     if (t.phase != TaskPhase::kDone && !t.forward_done) all_forwards_done = false;
+    if (t.phase == TaskPhase::kForward && !t.forward_done && first_forward_due < 0) first_forward_due = i;
+    if (t.phase == TaskPhase::kBackward && first_backward_due < 0) first_backward_due = i;
+  }
+  for (int i = 0; i < m; ++i) {
+    const TaskView& t = tasks[i];
     switch (t.phase) {
       case TaskPhase::kNotStarted:
         if (first_unstarted < 0) first_unstarted = i;
         break;
       case TaskPhase::kForward:
         ++in_flight;
-        if (t.runnable && ready_forward < 0) ready_forward = i;
+        // A task past its forward (waiting for the model output) may continue in any order.
+        if (t.runnable && ready_forward < 0 && (t.forward_done || i == first_forward_due))
+          ready_forward = i;
         break;
       case TaskPhase::kBackward:
         ++in_flight;
-        if (t.runnable && ready_backward < 0) ready_backward = i;
+        if (t.runnable && ready_backward < 0 && i == first_backward_due) ready_backward = i;
         break;
       case TaskPhase::kDone: break;
     }
   }
-  int startable =
-      in_flight < in_flight_limit(schedule, m, active_microbatches) ? first_unstarted : -1;
+  // A new microbatch starts with its forward, so it also waits for the earlier forwards' turn.
+  int startable = first_forward_due < 0 && in_flight < in_flight_limit(schedule, m, active_microbatches)
+                      ? first_unstarted
+                      : -1;
   if (schedule == PipelineSchedule::kSimple) {
     // GPipe: the forward wave first (continue a started forward before opening a new one), and
     // no backward on this stage before every forward here has run.

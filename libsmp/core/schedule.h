@@ -11,7 +11,9 @@
 //               finished its forward there; up to `microbatches` tasks in flight.
 //   interleaved (1F1B-like): a ready backward always goes first, then a ready forward, then a new
 //               microbatch, with at most `active_microbatches` tasks in flight.
-// Ties go to the lowest microbatch, so microbatches enter and leave every stage in order.
+// Microbatches keep their order on every stage: a forward (or a new microbatch) waits until every
+// earlier microbatch's forward has run there, a backward until every earlier backward has, even
+// when its own message overtook theirs.
 
 #include <vector>
 

@@ -27,7 +27,7 @@ TaskView view(TaskPhase phase, bool runnable = false, bool forward_done = false)
 TEST_CASE("interleaved: a ready backward goes before a ready forward and a new microbatch",
           "[schedule]") {
   std::vector<TaskView> tasks = {view(TaskPhase::kBackward, true, true),
-                                 view(TaskPhase::kForward, true), view(TaskPhase::kNotStarted)};
+                                 view(TaskPhase::kForward, true, true), view(TaskPhase::kNotStarted)};
   CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == 0);
   tasks[0].runnable = false;
   CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == 1);
@@ -44,9 +44,22 @@ TEST_CASE("simple: no backward before every forward on the stage", "[schedule]")
   CHECK(pick_next(PipelineSchedule::kSimple, tasks, 1) == 0);
   // The in-flight cap does not apply to simple: all microbatches may start.
   std::vector<TaskView> fresh(4, view(TaskPhase::kNotStarted));
-  fresh[0] = view(TaskPhase::kForward);
-  fresh[1] = view(TaskPhase::kForward);
+  fresh[0] = view(TaskPhase::kForward, false, true);
+  fresh[1] = view(TaskPhase::kForward, false, true);
   CHECK(pick_next(PipelineSchedule::kSimple, fresh, 2) == 2);
+}
+
+TEST_CASE("microbatches keep their order even when a later message arrives first", "[schedule]") {
+  // Microbatch 1's activation is here, microbatch 0's is not: neither forward may run yet.
+  std::vector<TaskView> tasks = {view(TaskPhase::kForward, false), view(TaskPhase::kForward, true)};
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == -1);
+  // Microbatch 1's gradient is here, microbatch 0's is not.
+  tasks = {view(TaskPhase::kBackward, false, true), view(TaskPhase::kBackward, true, true)};
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == -1);
+  CHECK(pick_next(PipelineSchedule::kSimple, tasks, 4) == -1);
+  // A task past its forward (output arrived) may continue ahead of an earlier one.
+  tasks = {view(TaskPhase::kForward, false, true), view(TaskPhase::kForward, true, true)};
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == 1);
 }
 
 TEST_CASE("simple is GPipe: every stage runs all forwards, then all backwards", "[schedule]") {
