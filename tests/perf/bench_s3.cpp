@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
     const uint64_t dl_bytes = seeded.bytes;
 
     Measure best_ours_dl, best_aws_dl, best_ours_up, best_aws_up;
+    std::vector<double> dl_ratios, up_ratios;  // per run: robust to the load of a shared machine
     best_ours_dl.seconds = best_aws_dl.seconds = best_ours_up.seconds = best_aws_up.seconds = 1e18;
     for (int run = 0; run < args.runs; ++run) {
       const fs::path ours_dir = work / "out-ours", aws_dir = work / "out-aws";
@@ -234,6 +235,7 @@ int main(int argc, char** argv) {
       if (args.awscli && tree_bytes(aws_dir) != dl_bytes) throw std::runtime_error("awscli's download is incomplete");
       std::printf("run %d download: smp-local %.2f s (%s), awscli %.2f s (%s)\n", run + 1, o.seconds,
                   rate(dl_bytes, o.seconds).c_str(), a.seconds, args.awscli ? rate(dl_bytes, a.seconds).c_str() : "-");
+      if (args.awscli) dl_ratios.push_back(a.seconds / o.seconds);
       if (o.seconds < best_ours_dl.seconds) best_ours_dl = o;
       if (args.awscli && a.seconds < best_aws_dl.seconds) best_aws_dl = a;
       fs::remove_all(ours_dir);
@@ -261,10 +263,18 @@ int main(int argc, char** argv) {
       if (!head || head->size != 512 * kMiB) throw std::runtime_error("smp-local's upload is incomplete");
       std::printf("run %d upload:   smp-local %.2f s (%s), awscli %.2f s (%s)\n", run + 1, o.seconds,
                   rate(512 * kMiB, o.seconds).c_str(), a.seconds, args.awscli ? rate(512 * kMiB, a.seconds).c_str() : "-");
+      if (args.awscli) up_ratios.push_back(a.seconds / o.seconds);
       if (o.seconds < best_ours_up.seconds) best_ours_up = o;
       if (args.awscli && a.seconds < best_aws_up.seconds) best_aws_up = a;
       client.delete_objects(bucket, {"up/ours.bin", "up/aws.bin"});
     }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    if (!dl_ratios.empty()) std::printf("\nmedian of the per-run ratios smp-local/awscli: download %.2fx", median(dl_ratios));
+    if (!up_ratios.empty()) std::printf(", upload %.2fx\n", median(up_ratios));
+    else if (!dl_ratios.empty()) std::printf("\n");
     std::printf("\nbest of %d runs:\n", args.runs);
     if (args.download)
       report("download 1 GiB (1 x 512 MiB + 512 x 1 MiB), aws s3 cp --recursive vs list + transfer manager:",
