@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Polls for up to 20 s: generous, because CI machines are shared and the watcher scans every 100 ms.
 bool eventually(const std::function<bool()>& condition) {
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 400; ++i) {
     if (condition()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
