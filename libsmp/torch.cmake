@@ -2,14 +2,6 @@
 # library = runtime (init, queries), comm (MPI; NCCL when CUDA + NCCL are found), model,
 # pipeline, ddp, optim, checkpoint, trace. Links smp_core, torch and MPI.
 find_package(MPI REQUIRED COMPONENTS C)
-# LibTorch's and MPI's imported targets are directory-scoped; tests and samples link them too.
-get_property(smp_imported DIRECTORY PROPERTY IMPORTED_TARGETS)
-foreach(t ${smp_imported})
-  get_target_property(smp_is_global ${t} IMPORTED_GLOBAL)
-  if(NOT smp_is_global)
-    set_target_properties(${t} PROPERTIES IMPORTED_GLOBAL TRUE)
-  endif()
-endforeach()
 
 add_library(smp STATIC
   runtime/init.cpp
@@ -54,19 +46,26 @@ if(NOT SMP_WITH_NCCL STREQUAL "OFF")
     message(FATAL_ERROR "SMP_WITH_NCCL=ON but the CUDA toolkit or NCCL was not found")
   endif()
 endif()
-if(SMP_HAVE_NCCL AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/comm/nccl_backend.cpp)
-  add_library(smp_nccl STATIC comm/nccl_backend.cpp)
-  target_include_directories(smp_nccl PUBLIC ${SMP_SOURCE_ROOT} PRIVATE ${SMP_NCCL_INCLUDE_DIR})
-  target_link_libraries(smp_nccl PUBLIC smp_core torch MPI::MPI_C CUDA::cudart ${SMP_NCCL_LIBRARY})
-  # A CUDA LibTorch (pip wheel) has c10_cuda: then CUDA tensors use torch's current stream.
-  if(TARGET c10_cuda OR TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA)
-    target_compile_definitions(smp_nccl PRIVATE SMP_TORCH_CUDA=1)
-  endif()
-  set_target_properties(smp_nccl PROPERTIES POSITION_INDEPENDENT_CODE ON)
-  target_link_libraries(smp PUBLIC smp_nccl)
+if(SMP_HAVE_NCCL)
+  target_sources(smp PRIVATE comm/nccl_backend.cpp)
+  target_include_directories(smp PUBLIC ${SMP_NCCL_INCLUDE_DIR})
+  target_link_libraries(smp PUBLIC CUDA::cudart ${SMP_NCCL_LIBRARY})
   target_compile_definitions(smp PUBLIC SMP_HAVE_NCCL=1)
+  # A CUDA LibTorch (pip wheel) has c10_cuda: then NCCL work is ordered after torch's stream.
+  if(TARGET c10_cuda)
+    target_compile_definitions(smp PRIVATE SMP_TORCH_CUDA=1)
+  endif()
   message(STATUS "libsmp: NCCL backend ON (${SMP_NCCL_LIBRARY})")
 else()
   message(STATUS "libsmp: NCCL backend OFF (no CUDA toolkit + NCCL found)")
 endif()
 set(SMP_HAVE_NCCL ${SMP_HAVE_NCCL} PARENT_SCOPE)
+
+# LibTorch's, MPI's and CUDA's imported targets are directory-scoped; tests and samples link them too.
+get_property(smp_imported DIRECTORY PROPERTY IMPORTED_TARGETS)
+foreach(t ${smp_imported})
+  get_target_property(smp_is_global ${t} IMPORTED_GLOBAL)
+  if(NOT smp_is_global)
+    set_target_properties(${t} PROPERTIES IMPORTED_GLOBAL TRUE)
+  endif()
+endforeach()

@@ -11,6 +11,9 @@
 #include <sstream>
 
 #include "libsmp/comm/mpi_backend.h"
+#ifdef SMP_HAVE_NCCL
+#include "libsmp/comm/nccl_backend.h"
+#endif
 #include "libsmp/core/partition.h"
 #include "libsmp/model/model_impl.h"
 #include "libsmp/runtime/error.h"
@@ -209,7 +212,17 @@ void ModelImpl::apply_partition(std::vector<int> a) {
     if (rt.config.ddp) {
       std::vector<at::Tensor> params;
       for (auto& [name, t] : local_params) params.push_back(t);
-      reducer = std::make_unique<ddp::GradReducer>(params, *rt.dp, options.bucket_cap_mb,
+      comm::Backend* group = rt.dp.get();
+#ifdef SMP_HAVE_NCCL
+      // CUDA gradients are averaged by NCCL (the MPI backend would stage them through the host).
+      if (device.is_cuda()) {
+        if (!rt.dp_cuda)
+          rt.dp_cuda = std::make_unique<comm::NcclBackend>(dynamic_cast<comm::MpiBackend&>(*rt.dp),
+                                                           device.index());
+        group = rt.dp_cuda.get();
+      }
+#endif
+      reducer = std::make_unique<ddp::GradReducer>(params, *group, options.bucket_cap_mb,
                                                    options.gradient_as_bucket_view);
     }
   }

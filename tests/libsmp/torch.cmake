@@ -64,3 +64,13 @@ target_compile_definitions(test_smp_failure PRIVATE SMP_MPIRUN="${SMP_MPIRUN}"
 add_dependencies(test_smp_failure smp_failure_child)
 add_test(NAME libsmp_failure COMMAND test_smp_failure)
 set_tests_properties(libsmp_failure PROPERTIES LABELS mpi TIMEOUT 600 PROCESSORS 2)
+
+# NCCL backend: built with the CUDA toolkit + NCCL; SKIPs (Catch2 exit code 4) without a GPU.
+if(SMP_HAVE_NCCL)
+  smp_add_mpi_executable(test_smp_nccl test_nccl.cpp)
+  if(TARGET c10_cuda)
+    target_compile_definitions(test_smp_nccl PRIVATE SMP_TEST_TORCH_CUDA=1)
+  endif()
+  smp_add_mpi_test(libsmp_nccl_np1 TARGET test_smp_nccl NP 1 LABELS "gpu;mpi")
+  set_tests_properties(libsmp_nccl_np1 PROPERTIES SKIP_RETURN_CODE 4)
+endif()
