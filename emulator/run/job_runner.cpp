@@ -40,12 +40,15 @@ std::string code_dir_inside(const JobDir& dir, const std::string& host, Namespac
   return ns == NamespaceMode::kNone ? (dir.opt_ml(host) / "code").string() : "/opt/ml/code";
 }
 
-std::vector<SupervisedProcess> launch_processes(const Prepared& p, const JobDir& dir) {
+std::vector<SupervisedProcess> launch_processes(const Prepared& p, const JobDir& dir, const fs::path& mpi_tmp) {
   EnvMap env = current_environment();
   for (auto it = p.job.environment.begin(); it != p.job.environment.end(); ++it)
     env[it.key()] = it.value().get<std::string>();
   env["SMP_LOCAL_JOB_DIR"] = dir.root.string();
   env["SMP_TRACE_DIR"] = dir.rank_traces().string();
+  // Open MPI's session directories (named after host and uid) go to a directory of this job's own,
+  // so jobs, users and user-namespace "root"s never collide in /tmp.
+  env["OMPI_MCA_orte_tmpdir_base"] = mpi_tmp.string();
   std::string agent = (tools_dir() / "smp-local-host-agent").string();
   std::vector<SupervisedProcess> out;
   auto on_host = [&](const std::string& host, const std::vector<std::string>& argv) {
@@ -182,6 +185,7 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   }
 
   // Launch and supervise.
+  std::error_code ec;
   status("InProgress", "Training", "Training image download completed. Training in progress.");
   auto train_start = Clock::now();
   SuperviseOptions so;
@@ -195,7 +199,13 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
                std::to_string(req.stop_grace_s) + " s grace, then SIGKILL");
     status("Stopping", "Stopping", "Stopping the training job");
   };
-  SuperviseResult sr = supervise(launch_processes(p, dir), so);
+  // Short: Open MPI puts Unix sockets in there (108-byte path limit).
+  fs::path mpi_tmp = fs::temp_directory_path() /
+                     ("smp-local-" + std::to_string(getpid()) + "-" + std::to_string(std::hash<std::string>{}(dir.root) % 100000));
+  fs::create_directories(mpi_tmp);
+  fs::permissions(mpi_tmp, fs::perms::owner_all);
+  SuperviseResult sr = supervise(launch_processes(p, dir, mpi_tmp), so);
+  fs::remove_all(mpi_tmp, ec);
   auto train_end = Clock::now();
   record.set_training_times(train_start, train_end);
   try {
@@ -270,7 +280,6 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   }
 
   // Timeline from libsmp's traces, when the job wrote some.
-  std::error_code ec;
   if (fs::exists(dir.rank_traces(), ec) && !fs::is_empty(dir.rank_traces(), ec)) {
     try {
       auto summary = timeline::build_timeline(dir.rank_traces(), dir.trace());

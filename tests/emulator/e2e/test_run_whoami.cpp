@@ -122,7 +122,7 @@ TEST_CASE("2 hosts x 2 ranks: hostnames, /opt/ml, SM_*, argv, ranks, artifacts",
   CHECK(Json::parse(l.out)["TrainingJobSummaries"].size() == 1);
 }
 
-TEST_CASE("--host-local-sm-env gives each host's ranks their own SM_* values", "[e2e]") {
+TEST_CASE("host-local SM_* (--host-local-sm-env) gives each host's ranks their own values", "[e2e]") {
   if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
   JobsDir jobs;
   auto r = smp_local({"run", fixture("jobs/whoami/job.json").string(), "--jobs-dir", jobs.path.string(),

@@ -44,7 +44,7 @@ TEST_CASE("one process per host lists bare host names", "[mpirun]") {
   CHECK(cmd.argv[4] == "3");
 }
 
-TEST_CASE("--NCCL_DEBUG in custom options overrides, as argparse would", "[mpirun]") {
+TEST_CASE("NCCL_DEBUG in custom options (--NCCL_DEBUG) overrides, as argparse would", "[mpirun]") {
   for (const char* opts : {"--NCCL_DEBUG WARN", "--NCCL_DEBUG=WARN", "--NCCL WARN"}) {
     MpirunInput in = base();
     in.custom_mpi_options = opts;
