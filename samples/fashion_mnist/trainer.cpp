@@ -50,6 +50,9 @@ Trainer::Trainer(smp::DistributedModel& model, smp::DistributedOptimizer& optimi
 
 TrainStats Trainer::train_epoch(const Dataset& shard, int epoch) {
   model_.module()->train();
+  // Dropout's random stream restarts per epoch, so a run resumed from a checkpoint repeats the
+  // uninterrupted run's later epochs exactly.
+  at::manual_seed(static_cast<uint64_t>(hp_.seed) * 1000003u + epoch);
   // The same order on every rank of this pipeline: they share the shard and the seed.
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(hp_.seed) * 1000003u + epoch);
   at::Tensor order = at::randperm(shard.size(), gen, at::kLong);
