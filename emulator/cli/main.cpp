@@ -98,7 +98,9 @@ RunRequest request_from(const Flags& f) {
   if (!f.source_dir.empty())
     r.overrides.source_dir = f.source_dir.rfind("s3://", 0) == 0 ? f.source_dir : fs::absolute(f.source_dir).string();
   r.overrides.hyperparameters = key_values(f.hyperparameters, "--hyperparameter");
-  r.overrides.channels = key_values(f.channels, "--channel");
+  // Paths on the command line are relative to the working directory (those in the spec, to the spec).
+  for (auto& [name, where] : key_values(f.channels, "--channel"))
+    r.overrides.channels.emplace_back(name, where.rfind("s3://", 0) == 0 ? where : fs::absolute(where).string());
   return r;
 }
 
