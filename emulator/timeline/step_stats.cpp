@@ -120,7 +120,19 @@ StepAnalysis analyze_step(const std::vector<RankTrace>& traces, std::optional<in
     chosen = *step;
     is_complete = std::binary_search(complete.begin(), complete.end(), chosen);
   } else if (!complete.empty()) {
+    // The last complete training step: evaluation steps (forward only) say little about the
+    // pipeline, and samples run one after every epoch.
     chosen = complete.back();
+    for (auto it = complete.rbegin(); it != complete.rend(); ++it) {
+      bool backward = false;
+      for (const auto& t : traces)
+        for (const auto& ev : t.events)
+          backward |= ev.is_span() && ev.cat == "backward" && ev.step == *it;
+      if (backward) {
+        chosen = *it;
+        break;
+      }
+    }
     is_complete = true;
   } else {
     chosen = present.back();

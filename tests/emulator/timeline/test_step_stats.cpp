@@ -232,3 +232,24 @@ TEST_CASE("events without args.step belong to the step span that contains them",
     }
   }
 }
+
+TEST_CASE("the default step is the last complete training step, not a forward-only eval step",
+          "[timeline][unit]") {
+  SimConfig c;
+  c.steps = 2;
+  TempDir dir;
+  write_traces(c, dir.path());
+  // Make step 1 an evaluation step: forward spans only.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    Json doc = Json::parse(std::ifstream(entry.path()));
+    Json kept = Json::array();
+    for (const auto& ev : doc["traceEvents"])
+      if (!(ev.value("cat", "") == "backward" && ev.contains("args") && ev["args"].value("step", -1) == 1))
+        kept.push_back(ev);
+    doc["traceEvents"] = kept;
+    std::ofstream(entry.path()) << doc.dump();
+  }
+  auto traces = load_rank_traces(dir.path());
+  CHECK(analyze_step(traces, std::nullopt).summary.step == 0);
+  CHECK(analyze_step(traces, 1).summary.step == 1);  // still selectable explicitly
+}
