@@ -44,7 +44,7 @@ class DoneWork : public Work {
 // oversubscribed on small machines).
 class Backoff {
  public:
-  explicit Backoff(std::chrono::microseconds cap = std::chrono::microseconds(200)) : cap_(cap) {}
+  explicit Backoff(std::chrono::microseconds cap = std::chrono::microseconds(50)) : cap_(cap) {}
   void pause();
   void reset() { tries_ = 0; }
 

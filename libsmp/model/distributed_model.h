@@ -44,6 +44,12 @@ namespace detail {
 struct ModelImpl;
 }
 
+// The ordered children of a module, for DistributedModel: smp::children(net->conv, net->fc).
+template <class... Holders>
+std::vector<torch::nn::AnyModule> children(const Holders&... holders) {
+  return {torch::nn::AnyModule(holders)...};
+}
+
 class DistributedModel {
  public:
   explicit DistributedModel(torch::nn::Sequential sequential, ModelOptions options = {});
@@ -52,6 +58,12 @@ class DistributedModel {
                    std::vector<torch::nn::AnyModule> children, ModelOptions options = {});
   DistributedModel(std::shared_ptr<torch::nn::Module> root, std::vector<Layer> layers,
                    ModelOptions options = {});
+  // A module holder (TORCH_MODULE) and its ordered children: model(net, smp::children(net->a, net->b)).
+  template <class M>
+  DistributedModel(const torch::nn::ModuleHolder<M>& root,
+                   std::vector<torch::nn::AnyModule> children, ModelOptions options = {})
+      : DistributedModel(std::static_pointer_cast<torch::nn::Module>(root.ptr()),
+                         std::move(children), std::move(options)) {}
   ~DistributedModel();
   DistributedModel(const DistributedModel&) = delete;
   DistributedModel& operator=(const DistributedModel&) = delete;

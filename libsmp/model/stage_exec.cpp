@@ -38,11 +38,18 @@ trace::Json span_args(long long step, int stage, int mb) {
 }  // namespace
 
 at::Tensor ModelImpl::run_local(const at::Tensor& input) {
+  // MPI moves a large message only while its sender calls into MPI (without single-copy shared
+  // memory, e.g. SageMaker's btl_vader_single_copy_mechanism=none). A send posted before a long
+  // forward or backward would then wait for it to end, so the stage drives its pending sends
+  // between children, in the forward directly and in the backward from a gradient hook.
   at::Tensor h = input;
+  pipeline::Transport* t = transport.get();
   for (size_t i = 0; i < layers.size(); ++i) {
     if (assignment[i] != stage) continue;
     h = layers[i].forward(h);
-    if (transport) transport->progress();  // keep earlier sends moving between children
+    if (!t || stages == 1) continue;
+    t->progress();
+    if (h.requires_grad()) h.register_hook([t](const at::Tensor&) { t->progress(); });
   }
   return h;
 }

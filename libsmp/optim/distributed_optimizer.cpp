@@ -70,18 +70,16 @@ void DistributedOptimizer::localize() {
   if (!model || !model->partitioned()) return;
   std::set<const void*> local;
   for (const auto& p : model->local_parameters()) local.insert(p.unsafeGetTensorImpl());
-  std::set<const void*> dropped;
+  // The optimizer has no per-parameter state yet: it only appears with step(), which needs
+  // gradients, which the first smp::step (the one that partitions) produces; and a loaded state
+  // waits for this point. So dropping parameters here never orphans state.
   for (auto& group : optimizer_->param_groups()) {
     auto& params = group.params();
     std::vector<at::Tensor> kept;
-    for (auto& p : params) {
+    for (auto& p : params)
       if (local.count(p.unsafeGetTensorImpl())) kept.push_back(p);
-      else dropped.insert(p.unsafeGetTensorImpl());
-    }
     params = std::move(kept);
   }
-  auto& state = optimizer_->state();
-  for (const void* impl : dropped) state.erase(c10::guts::to_string(impl));
   localized_ = true;
   if (pending_) {
     c10::IValue s = std::move(*pending_);

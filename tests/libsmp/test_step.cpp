@@ -7,6 +7,29 @@
 using Catch::Matchers::ContainsSubstring;
 
 namespace {
+// SMP's MNIST example shape: a module whose two registered children run one after the other.
+struct ConvBlockImpl : torch::nn::Module {
+  ConvBlockImpl() { conv = register_module("conv", torch::nn::Conv2d(1, 2, 3)); }
+  at::Tensor forward(const at::Tensor& x) { return torch::relu(conv(x)).flatten(1); }
+  torch::nn::Conv2d conv{nullptr};
+};
+TORCH_MODULE(ConvBlock);
+struct HeadImpl : torch::nn::Module {
+  HeadImpl() { fc = register_module("fc", torch::nn::Linear(72, 3)); }
+  at::Tensor forward(const at::Tensor& x) { return torch::log_softmax(fc(x), 1); }
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(Head);
+struct GroupedNetImpl : torch::nn::Module {
+  GroupedNetImpl() {
+    net1 = register_module("net1", ConvBlock());
+    net2 = register_module("net2", Head());
+  }
+  ConvBlock net1{nullptr};
+  Head net2{nullptr};
+};
+TORCH_MODULE(GroupedNet);
+
 struct Session {
   explicit Session(smp::Json params) { smptest::init_for_test(params); }
   ~Session() { smp::shutdown(false); }
@@ -133,4 +156,29 @@ TEST_CASE("misuse inside and outside the step function is reported", "[step]") {
                         },
                         {{"x", x}}),
                     ContainsSubstring("outside the smp::step function"));
+}
+
+TEST_CASE("a module with ordered children (not a Sequential) is wrapped by its children", "[step]") {
+  Session s({{"partitions", 1}, {"microbatches", 2}});
+  torch::manual_seed(5);
+  GroupedNet net;
+  smp::DistributedModel model(net, smp::children(net->net1, net->net2));
+  CHECK(model.child_names() == std::vector<std::string>{"net1", "net2"});
+  at::Tensor x = torch::randn({4, 1, 8, 8});
+  at::Tensor y = torch::tensor({0, 1, 2, 1});
+  auto out = smp::step(
+      [&](const smp::Inputs& in) -> smp::Returns {
+        at::Tensor loss = torch::nll_loss(model(in.tensor("x")), in.tensor("y"));
+        model.backward(loss);
+        return {loss};
+      },
+      {{"x", x}, {"y", y}});
+  CHECK(out[0].size() == 2);
+  auto named = model.local_named_parameters();
+  REQUIRE(named.size() == 4);
+  CHECK(named[0].first == "net1.conv.weight");
+  CHECK(named[3].first == "net2.fc.bias");
+  for (auto& [name, p] : named) CHECK(p.grad().defined());
+  torch::nn::Linear stranger(2, 2);
+  CHECK_THROWS_WITH(smp::DistributedModel(net, smp::children(stranger)), ContainsSubstring("not a submodule"));
 }
