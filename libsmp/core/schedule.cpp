@@ -23,7 +23,10 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
     const TaskView& t = tasks[i];
     if (t.phase != TaskPhase::kDone && !t.forward_done) all_forwards_done = false;
     if (t.phase == TaskPhase::kForward && !t.forward_done && first_forward_due < 0) first_forward_due = i;
-    if (t.phase == TaskPhase::kBackward && first_backward_due < 0) first_backward_due = i;
+    // Every started task still owes its backward (a task finishes right after it), including one
+    // still on its way to model.backward: a later backward waits for it.
+    if ((t.phase == TaskPhase::kForward || t.phase == TaskPhase::kBackward) && first_backward_due < 0)
+      first_backward_due = i;
   }
   for (int i = 0; i < m; ++i) {
     const TaskView& t = tasks[i];

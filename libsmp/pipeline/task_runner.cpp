@@ -13,10 +13,12 @@ thread_local TaskRunner* t_runner = nullptr;
 thread_local int t_task = -1;
 }  // namespace
 
-// The baton: the scheduler waits on `scheduler` while a task runs; a task waits on its worker's
-// `go` while parked. Semaphores give the happens-before edges between the two threads.
+// The baton is handed directly from thread to thread: whoever holds it (the calling thread at
+// first, then a task that parks or finishes) runs the scheduling loop, dispatch(), and wakes the
+// task it picks; a parked task sleeps on its worker's semaphore, the calling thread on `main`
+// until every task has finished. Semaphores give the happens-before edges between holders.
 struct TaskRunner::Baton {
-  std::binary_semaphore scheduler{0};
+  std::binary_semaphore main{0};
 };
 
 // A worker thread, reused across steps (starting threads per microbatch would cost more than a
@@ -24,7 +26,7 @@ struct TaskRunner::Baton {
 struct TaskRunner::Worker {
   std::thread thread;
   std::binary_semaphore go{0};
-  std::function<void()> job;  // set by the scheduler while the worker is idle
+  std::function<void()> job;  // set by the baton holder while the worker is idle
   bool quit = false;
   bool busy = false;
 };
@@ -63,7 +65,7 @@ TaskRunner::Worker& TaskRunner::idle_worker() {
       if (raw->quit) return;
       std::function<void()> job = std::move(raw->job);
       raw->job = nullptr;
-      job();  // ends by handing the baton back; touch nothing shared after it
+      job();  // ends by handing the baton on; touches nothing shared after that
     }
   });
   workers_.push_back(std::move(w));
@@ -75,57 +77,16 @@ void TaskRunner::run(int count, const std::function<void(int)>& body, const RunO
   options_ = options;
   body_ = &body;
   first_error_ = nullptr;
+  done_ = 0;
   tasks_.assign(count, Task{});
   if (options.run_inline || count == 0) {
     run_inline(count, body);
     return;
   }
   inline_ = false;
-  comm::Backoff backoff;
-  int done = 0;
-  while (done < count) {
-    try {
-      if (options_.progress) options_.progress();
-      poll_waits();
-    } catch (...) {
-      if (!first_error_) first_error_ = std::current_exception();
-    }
-    if (first_error_) {
-      abort_all();
-      break;
-    }
-    // A task whose wait failed (timeout, broken message) resumes first so it can throw.
-    int pick = -1;
-    for (int i = 0; i < count && pick < 0; ++i)
-      if (tasks_[i].resume_error) pick = i;
-    if (pick < 0) {
-      std::vector<core::TaskView> views(count);
-      for (int i = 0; i < count; ++i) views[i] = tasks_[i].view;
-      pick = core::pick_next(options_.schedule, views, options_.active_microbatches);
-    }
-    if (pick < 0) {
-      bool anyone_waiting = false;
-      for (const auto& t : tasks_)
-        if (t.waiting) anyone_waiting = true;
-      if (!anyone_waiting) {
-        first_error_ = std::make_exception_ptr(
-            Error("libsmp internal error: the pipeline scheduler has no runnable task and none "
-                  "waiting (" + options_.context + "); please report this with the trace."));
-        continue;
-      }
-      backoff.pause();
-      continue;
-    }
-    backoff.reset();
-    resume(pick);
-    if (tasks_[pick].view.phase == core::TaskPhase::kDone) {
-      tasks_[pick].worker->busy = false;
-      ++done;
-    }
-  }
+  if (dispatch(-1, /*main_thread=*/true) != kAllDone) baton_->main.acquire();
   if (first_error_) {
-    // Keep no stale waits (their predicates reference task-local state) past the step.
-    tasks_.clear();
+    tasks_.clear();  // no stale waits (their predicates reference task state) past the step
     std::rethrow_exception(first_error_);
   }
 }
@@ -149,23 +110,26 @@ void TaskRunner::run_inline(int count, const std::function<void(int)>& body) {
   t_task = -1;
 }
 
-void TaskRunner::task_main(int task, const std::function<void(int)>& body) {
+void TaskRunner::task_main(int task) {
   t_runner = this;
   t_task = task;
   try {
-    body(task);
+    (*body_)(task);
   } catch (const StepAborted&) {
   } catch (...) {
     if (!first_error_) first_error_ = std::current_exception();
   }
-  tasks_[task].view.phase = core::TaskPhase::kDone;
-  tasks_[task].waiting.reset();
+  Task& t = tasks_[task];
+  t.view.phase = core::TaskPhase::kDone;
+  t.waiting.reset();
+  t.worker->busy = false;
+  ++done_;
   t_runner = nullptr;
   t_task = -1;
-  baton_->scheduler.release();
+  dispatch(-1, /*main_thread=*/false);  // pass the baton on (or wake the caller: all done)
 }
 
-void TaskRunner::resume(int task) {
+void TaskRunner::hand_to(int task) {
   Task& t = tasks_[task];
   t.view.runnable = false;
   t.waiting.reset();
@@ -174,15 +138,77 @@ void TaskRunner::resume(int task) {
     Worker& w = idle_worker();
     w.busy = true;
     t.worker = &w;
-    w.job = [this, task] { task_main(task, *body_); };
+    w.job = [this, task] { task_main(task); };
   }
   t.worker->go.release();
-  baton_->scheduler.acquire();
+}
+
+int TaskRunner::dispatch(int self, bool main_thread) {
+  const int count = static_cast<int>(tasks_.size());
+  comm::Backoff backoff;
+  for (;;) {
+    if (first_error_) {
+      // Unwind every started task (each throws StepAborted where it is parked); start no more.
+      if (self >= 0 && !tasks_[self].abort) {
+        tasks_[self].abort = true;
+        return self;
+      }
+      for (int i = 0; i < count; ++i) {
+        Task& t = tasks_[i];
+        if (i == self || t.view.phase == core::TaskPhase::kNotStarted ||
+            t.view.phase == core::TaskPhase::kDone)
+          continue;
+        t.abort = true;
+        hand_to(i);
+        return i;
+      }
+      break;  // nothing live any more
+    }
+    if (done_ == count) break;
+    try {
+      if (options_.progress) options_.progress();
+      poll_waits();
+    } catch (...) {
+      if (!first_error_) first_error_ = std::current_exception();
+      continue;
+    }
+    // A task whose wait failed (timeout, broken message) resumes first so it can throw.
+    int pick = -1;
+    for (int i = 0; i < count && pick < 0; ++i)
+      if (tasks_[i].resume_error) pick = i;
+    if (pick < 0) {
+      std::vector<core::TaskView> views(count);
+      for (int i = 0; i < count; ++i) views[i] = tasks_[i].view;
+      pick = core::pick_next(options_.schedule, views, options_.active_microbatches);
+    }
+    if (pick < 0) {
+      bool anyone_waiting = false;
+      for (const auto& t : tasks_)
+        if (t.waiting) anyone_waiting = true;
+      if (!anyone_waiting) {
+        first_error_ = std::make_exception_ptr(
+            Error("libsmp internal error: the pipeline scheduler has no runnable task and none "
+                  "waiting (" + options_.context + "); please report this with the trace."));
+        continue;
+      }
+      backoff.pause();
+      continue;
+    }
+    if (pick == self) {
+      tasks_[self].view.runnable = false;
+      tasks_[self].waiting.reset();
+      return self;
+    }
+    hand_to(pick);
+    return pick;
+  }
+  if (!main_thread) baton_->main.release();
+  return kAllDone;
 }
 
 void TaskRunner::park(int task) {
-  baton_->scheduler.release();
-  tasks_[task].worker->go.acquire();
+  Worker* me = tasks_[task].worker;
+  if (dispatch(task, /*main_thread=*/false) != task) me->go.acquire();
   Task& t = tasks_[task];
   if (t.abort) throw StepAborted{};
   if (t.resume_error) {
@@ -213,17 +239,6 @@ void TaskRunner::poll_waits() {
           comm::timeout_message(options_.timeout, t.waiting->what)));
       t.view.runnable = true;
     }
-  }
-}
-
-void TaskRunner::abort_all() {
-  for (auto& t : tasks_) {
-    if (t.view.phase == core::TaskPhase::kNotStarted || t.view.phase == core::TaskPhase::kDone)
-      continue;
-    t.abort = true;
-    t.worker->go.release();
-    baton_->scheduler.acquire();
-    t.worker->busy = false;
   }
 }
 
@@ -259,7 +274,8 @@ void TaskRunner::enter_backward(Wait wait) {
     this->wait(std::move(wait));
     return;
   }
-  // Always park here: whether this backward runs now is the schedule's decision.
+  // Whether this backward runs now is the schedule's decision: park; dispatch() may pick this
+  // very task again at once (then it just continues, without a thread switch).
   t.waiting = std::move(wait);
   t.view.runnable = false;
   t.deadline = std::chrono::steady_clock::now() +

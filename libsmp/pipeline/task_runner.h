@@ -2,11 +2,11 @@
 // TaskRunner: runs one task per microbatch — one call of the user's step function — and decides,
 // by the pipeline schedule, which task runs whenever one has to wait for a peer.
 //
-// Tasks are worker threads that hand a baton: exactly one of them, or the scheduler on the calling
-// thread, runs at any time, so all MPI calls come from one thread at a time (MPI_THREAD_SERIALIZED
-// is enough) and gradient accumulation never races. A task parks where it waits for a message
-// (activation, final output, gradient) or reaches model.backward; the scheduler polls what parked
-// tasks wait for (a Wait's ready() predicate), and resumes the task core::pick_next chooses. The
+// Tasks are worker threads that hand a baton: exactly one thread runs at any time, so all MPI
+// calls come from one thread at a time (MPI_THREAD_SERIALIZED is enough) and gradient accumulation
+// never races. A task parks where it waits for a message (activation, final output, gradient) or
+// reaches model.backward; the thread holding the baton polls what parked tasks wait for (a Wait's
+// ready() predicate) and hands the baton straight to the task core::pick_next chooses. The
 // body is a plain std::function called once per microbatch on a worker thread, so a language
 // binding can pass its own callable (it only has to take its interpreter lock inside).
 // No torch here: the caller propagates torch's thread-local state into the body itself.
@@ -66,12 +66,15 @@ class TaskRunner {
  private:
   struct Worker;
   struct Task;
+  static constexpr int kAllDone = -2;
+  // The baton holder's scheduling loop: returns `self` (keep running), kAllDone, or the task it
+  // handed the baton to. Never throws (failures land in first_error_).
+  int dispatch(int self, bool main_thread);
+  void hand_to(int task);
   void park(int task);
-  void resume(int task);
-  void task_main(int task, const std::function<void(int)>& body);
+  void task_main(int task);
   void run_inline(int count, const std::function<void(int)>& body);
   void poll_waits();
-  void abort_all();
   Worker& idle_worker();
 
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -81,6 +84,7 @@ class TaskRunner {
   struct Baton;
   std::unique_ptr<Baton> baton_;
   std::exception_ptr first_error_;
+  int done_ = 0;
   bool inline_ = false;
 };
 

@@ -3,7 +3,8 @@
 // each is one layer that sleeps 2 ms in forward and 4 ms in backward (so 4 ranks on 2 cores still
 // measure the schedule, not the CPU contention). Idle fraction of a stage in a step =
 // 1 - (its forward+backward time) / (the step's span over all ranks).
-// Run: bench_pipeline_bubble [--tf-ms 2] [--tb-ms 4] [--steps 4]   (launches mpirun -np 2 and -np 4)
+// Run: bench_pipeline_bubble [--tf-ms 2] [--tb-ms 4] [--steps 4] [--p 2|4] [--m 4|8|16]
+//      [--simple 1 | --interleaved 1]      (launches mpirun -np 2 and -np 4)
 #include <torch/torch.h>
 
 #include <thread>
@@ -55,18 +56,25 @@ int main(int argc, char** argv) {
   if (!smpbench::under_mpirun()) {
     std::printf("bench_pipeline_bubble: load average %s\n", smpbench::load_average().c_str());
     int rc = 0;
-    for (int np : {2, 4}) rc |= smpbench::relaunch(np, argc, argv);
+    int only_p = static_cast<int>(arg(argc, argv, "--p", 0));
+    for (int np : {2, 4})
+      if (!only_p || only_p == np) rc |= smpbench::relaunch(np, argc, argv);
     return rc;
   }
   at::set_num_threads(1);
   const double tf = arg(argc, argv, "--tf-ms", 2), tb = arg(argc, argv, "--tb-ms", 4);
   const int steps = static_cast<int>(arg(argc, argv, "--steps", 4));
   const int p = smpbench::world_size();
+  const int only_m = static_cast<int>(arg(argc, argv, "--m", 0));
+  const bool only_simple = arg(argc, argv, "--simple", 0) != 0;
+  const bool only_interleaved = arg(argc, argv, "--interleaved", 0) != 0;
   for (const char* pipeline : {"interleaved", "simple"})
     for (int m : {4, 8, 16}) {
+      if ((only_m && m != only_m) || (only_simple && std::string(pipeline) != "simple") ||
+          (only_interleaved && std::string(pipeline) != "interleaved"))
+        continue;
       smp::InitOptions o;
       o.use_environment = false;
-      o.trace_dir = std::string();
       smp::init({{"partitions", p}, {"microbatches", m}, {"pipeline", pipeline},
                  {"auto_partition", false}, {"default_partition", 0}}, o);
       std::vector<double> idle(p, 0.0);
@@ -96,6 +104,13 @@ int main(int argc, char** argv) {
             start = std::min(start, d[0]);
             end = std::max(end, d[1]);
           }
+          if (std::getenv("SMP_BENCH_DEBUG") && smp::rank() == 0)
+            for (int r = 0; r < p; ++r) {
+              auto d = all[r].toDoubleVector();
+              std::printf("  step %d rank %d: start %+.2f ms end %+.2f ms busy %.2f ms (window %.2f ms)\n",
+                          step, r, (d[0] - start) * 1e3, (d[1] - start) * 1e3, d[2] * 1e3,
+                          (end - start) * 1e3);
+            }
           for (int r = 0; r < p; ++r) {
             auto d = all[r].toDoubleVector();
             // world rank r is stage r here (cluster placement, dp = 1)

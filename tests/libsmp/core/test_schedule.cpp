@@ -57,6 +57,10 @@ TEST_CASE("microbatches keep their order even when a later message arrives first
   tasks = {view(TaskPhase::kBackward, false, true), view(TaskPhase::kBackward, true, true)};
   CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == -1);
   CHECK(pick_next(PipelineSchedule::kSimple, tasks, 4) == -1);
+  // Microbatch 0 has not reached its backward yet (still waiting for the model output): the
+  // backward of microbatch 1 waits for it.
+  tasks = {view(TaskPhase::kForward, false, true), view(TaskPhase::kBackward, true, true)};
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == -1);
   // A task past its forward (output arrived) may continue ahead of an earlier one.
   tasks = {view(TaskPhase::kForward, false, true), view(TaskPhase::kForward, true, true)};
   CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4) == 1);
