@@ -2,6 +2,8 @@
 
 #include <ATen/Functions.h>
 
+#include <sched.h>
+
 #include <climits>
 
 #include "libsmp/comm/mpi_backend.h"
@@ -10,6 +12,10 @@
 
 namespace smp::pipeline {
 namespace {
+
+// Sends at least this large get a short progress window right after they are posted.
+constexpr size_t kSpinBytes = 64 * 1024;
+constexpr int kSpinMicros = 500;
 
 void check(int rc, const char* call) {
   if (rc != MPI_SUCCESS) {
@@ -136,8 +142,20 @@ void Transport::send(const at::Tensor& tensor, int dst_stage, Channel channel, i
     out.args = trace::Json{{"step", step}, {"stage", stage_}, {"microbatch", microbatch},
                            {"peer", members_.at(dst_stage)}, {"bytes", out.data.nbytes()}};
   }
+  const size_t nbytes = out.data.nbytes();
   sends_.push_back(std::move(out));
   progress();
+  // A large message moves only while both sides call into MPI (rendezvous; without single-copy
+  // shared memory the sender also pushes every fragment). The sender is about to compute for a
+  // while, so give a waiting receiver a short window to take it now instead of after that compute.
+  // Bounded, so a busy receiver costs at most the window.
+  if (nbytes >= kSpinBytes && !sends_.empty()) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    while (!sends_.empty() && std::chrono::steady_clock::now() < until) {
+      progress();
+      sched_yield();
+    }
+  }
 }
 
 std::shared_ptr<IncomingTensor> Transport::receive(int src_stage, Channel channel, int microbatch,

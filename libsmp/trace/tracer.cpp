@@ -30,8 +30,9 @@ void Tracer::span(std::string name, const char* category, double start_us, doubl
   e["pid"] = rank_;
   e["tid"] = tid;
   e["args"] = std::move(args);
+  std::string text = e.dump();
   std::lock_guard<std::mutex> lock(mutex_);
-  events_.push_back(std::move(e));
+  events_.push_back(std::move(text));
 }
 
 void Tracer::step_finished() {
@@ -46,20 +47,19 @@ void Tracer::step_finished() {
 
 void Tracer::flush() {
   std::lock_guard<std::mutex> lock(mutex_);
-  Json doc = Json::object();
-  doc["displayTimeUnit"] = "ms";
-  doc["metadata"] = metadata_;
-  doc["traceEvents"] = Json::array();
-  for (const auto& e : events_) doc["traceEvents"].push_back(e);
   std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) {
-      std::fprintf(stderr, "[smp] cannot write trace file %s; tracing continues in memory\n",
-                   tmp.c_str());
+      if (!warned_)
+        std::fprintf(stderr, "[smp] cannot write trace file %s (check SMP_TRACE_DIR); tracing "
+                             "continues in memory\n", tmp.c_str());
+      warned_ = true;
       return;
     }
-    out << doc.dump() << "\n";
+    out << "{\"displayTimeUnit\":\"ms\",\"metadata\":" << metadata_.dump() << ",\"traceEvents\":[";
+    for (size_t i = 0; i < events_.size(); ++i) out << (i ? ",\n" : "\n") << events_[i];
+    out << "\n]}\n";
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path_, ec);

@@ -34,8 +34,11 @@ class Tracer {
   std::string dir_, path_;
   int flush_every_;
   int steps_since_flush_ = 0;
+  bool warned_ = false;  // a failing write is reported once, not every step
   Json metadata_;
-  std::vector<Json> events_;
+  // Events serialized once when recorded: a flush only concatenates them, so rewriting the file
+  // after every step stays cheap as the run grows.
+  std::vector<std::string> events_;
   int rank_;
 };
 
