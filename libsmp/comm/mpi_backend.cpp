@@ -273,6 +273,19 @@ WorkPtr MpiBackend::allreduce(const at::Tensor& tensor, ReduceOp op) {
   return w;
 }
 
+void MpiBackend::allreduce_now(const at::Tensor& tensor, ReduceOp op) {
+  if (size() == 1) return;
+  if (!tensor.is_cpu() || !tensor.is_contiguous()) {
+    auto w = allreduce(tensor, op);
+    wait(*w, "an allreduce in " + group_name());
+    return;
+  }
+  MPI_Datatype type = reduce_type(tensor);
+  int n = checked_count(tensor.numel(), "an allreduce");
+  check(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), n, type, MPI_SUM, comm_), "MPI_Allreduce");
+  if (op == ReduceOp::kAvg) tensor.div_(size());
+}
+
 WorkPtr MpiBackend::allgather(const std::vector<at::Tensor>& out, const at::Tensor& in) {
   if (static_cast<int>(out.size()) != size())
     throw Error("libsmp: allgather needs one output tensor per member of " + group_name());

@@ -31,6 +31,12 @@ class MpiBackend : public Backend {
   BytesWorkPtr broadcast_bytes(std::string data, int root) override;
   GatherWorkPtr allgather_bytes(std::string data) override;
 
+  // Blocking in-place MPI_Allreduce of a contiguous CPU tensor: MPI's tuned algorithms, which a
+  // polled MPI_Iallreduce does not reach (it only advances inside MPI_Test). Call it only when
+  // every member is known to be calling it too (e.g. after a barrier that had a timeout), since a
+  // blocking call cannot time out.
+  void allreduce_now(const at::Tensor& tensor, ReduceOp op);
+
  private:
   MPI_Comm comm_;
 };

@@ -18,14 +18,14 @@ void Backoff::pause() {
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
     slack_set = true;
   }
-  ++tries_;
-  if (tries_ <= 16) {
+  // First ~100 us: yield (a peer's answer usually comes within that, and a core kept awake
+  // answers faster than one woken from an idle state); then sleep 5, 10, 20 ... up to the cap.
+  if (tries_++ == 0) spin_until_ = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+  if (std::chrono::steady_clock::now() < spin_until_) {
     sched_yield();
     return;
   }
-  // 5 us, 10 us, 20 us, ... up to the cap.
-  int shift = std::min(tries_ - 17, 20);
-  auto pause = std::chrono::microseconds(5) * (1LL << shift);
+  auto pause = std::chrono::microseconds(5) * (1LL << std::min(sleeps_++, 20));
   if (pause > cap_) pause = cap_;
   std::this_thread::sleep_for(pause);
 }

@@ -39,18 +39,22 @@ class DoneWork : public Work {
   bool test() override { return true; }
 };
 
-// Backoff for polling loops: spin-yield a few times, then sleep with doubling pauses up to a cap,
+// Backoff for polling loops: yield for ~100 us, then sleep with doubling pauses up to a cap,
 // so a rank waiting on a peer does not take a core from the ranks doing the work (ranks are
 // oversubscribed on small machines).
 class Backoff {
  public:
   explicit Backoff(std::chrono::microseconds cap = std::chrono::microseconds(50)) : cap_(cap) {}
   void pause();
-  void reset() { tries_ = 0; }
+  void reset() {
+    tries_ = 0;
+    sleeps_ = 0;
+  }
 
  private:
   std::chrono::microseconds cap_;
-  int tries_ = 0;
+  int tries_ = 0, sleeps_ = 0;
+  std::chrono::steady_clock::time_point spin_until_;
 };
 
 // Polls `work` until it completes. After `timeout` throws smp::TimeoutError whose message is

@@ -5,6 +5,8 @@
 
 #include <map>
 
+#include "libsmp/comm/mpi_backend.h"
+
 namespace smp::ddp {
 
 GradReducer::GradReducer(std::vector<at::Tensor> params, comm::Backend& group,
@@ -54,13 +56,12 @@ size_t GradReducer::total_bytes() const {
   return n;
 }
 
-void GradReducer::reduce(trace::Tracer* tracer, long long step) {
+void GradReducer::reduce(trace::Tracer* tracer, long long step, bool prescaled) {
   if (group_.size() == 1 || buckets_.empty()) return;
   c10::AutoGradMode no_grad(false);
   double start = tracer ? trace::now_us() : 0;
-  std::vector<comm::WorkPtr> works;
-  works.reserve(buckets_.size());
-  for (auto& b : buckets_) {
+  const comm::ReduceOp op = prescaled ? comm::ReduceOp::kSum : comm::ReduceOp::kAvg;
+  auto fill = [&](Bucket& b) {
     for (auto& s : b.slots) {
       at::Tensor g = s.param.grad();
       if (!g.defined()) {
@@ -72,12 +73,28 @@ void GradReducer::reduce(trace::Tracer* tracer, long long step) {
       }
       if (as_view_) s.param.mutable_grad() = s.view;
     }
-    works.push_back(group_.allreduce(b.flat, comm::ReduceOp::kAvg));
+  };
+  auto* mpi = dynamic_cast<comm::MpiBackend*>(&group_);
+  if (mpi && buckets_.front().flat.is_cpu()) {
+    auto arrived = group_.barrier();
+    group_.wait(*arrived, "every data-parallel replica in " + group_.group_name() +
+                              " to reach the DDP gradient allreduce of step " + std::to_string(step));
+    for (auto& b : buckets_) {
+      fill(b);
+      mpi->allreduce_now(b.flat, op);
+    }
+  } else {
+    std::vector<comm::WorkPtr> works;
+    works.reserve(buckets_.size());
+    for (auto& b : buckets_) {
+      fill(b);
+      works.push_back(group_.allreduce(b.flat, op));
+    }
+    for (size_t i = 0; i < works.size(); ++i)
+      group_.wait(*works[i], "the DDP gradient allreduce (bucket " + std::to_string(i) + " of " +
+                                 std::to_string(works.size()) + ") in " + group_.group_name() +
+                                 ": a data-parallel replica has not joined it");
   }
-  for (size_t i = 0; i < works.size(); ++i)
-    group_.wait(*works[i], "the DDP gradient allreduce (bucket " + std::to_string(i) + " of " +
-                               std::to_string(works.size()) + ") in " + group_.group_name() +
-                               ": a data-parallel replica has not joined it");
   if (!as_view_) {
     for (auto& b : buckets_)
       for (auto& s : b.slots) {

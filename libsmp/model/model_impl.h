@@ -59,6 +59,11 @@ struct ModelImpl : pipeline::StepParticipant {
   long long step = 0;
   bool stepping = false;
   bool any_backward = false;
+  // With DDP the backward is seeded with 1/dp so the allreduce can sum (no division pass). Grads
+  // left from before (accumulation without zero_grad) are divided by dp at the next step's start
+  // to stay correct; DistributedOptimizer::zero_grad marks them zero so that pass is skipped.
+  bool grads_zeroed = true;
+  int ddp_size() const;
 
   // partitioner.cpp
   void ensure_partitioned(const at::Tensor& sample);

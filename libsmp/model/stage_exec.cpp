@@ -129,6 +129,7 @@ void ModelImpl::backward(const std::vector<at::Tensor>& tensors,
   double t0 = tracer ? trace::now_us() : 0;
   if (last) {
     double scale = options.average_grads_across_microbatches ? 1.0 / microbatches : 1.0;
+    scale /= ddp_size();  // the DDP allreduce sums (see grads_zeroed)
     std::vector<at::Tensor> roots, seeds;
     for (size_t k = 0; k < tensors.size(); ++k) {
       if (!tensors[k].defined())
@@ -162,10 +163,20 @@ void ModelImpl::begin_step(const pipeline::StepContext& ctx) {
   any_backward = false;
   mbs.assign(ctx.microbatches, MicrobatchState{});
   auto& rt = runtime();
+  if (reducer && !grads_zeroed) {
+    c10::AutoGradMode no_grad(false);
+    for (auto& [name, p] : local_params)
+      if (p.grad().defined()) p.mutable_grad().div_(ddp_size());
+  }
+  grads_zeroed = false;
   if (partitioned && options.broadcast_buffers && rt.topology->dp_size() > 1 && !local_buffers.empty()) {
     c10::AutoGradMode no_grad(false);
     for (auto& [name, t] : local_buffers) rt.dp->broadcast_sync(t, 0);
   }
+}
+
+int ModelImpl::ddp_size() const {
+  return reducer ? runtime().topology->dp_size() : 1;
 }
 
 void ModelImpl::progress() {
@@ -179,7 +190,7 @@ void ModelImpl::end_step(const pipeline::StepContext&) {
     transport->drain(rt.timeout, "rank " + std::to_string(rt.rank) + " (pipeline stage " +
                                      std::to_string(stage) + "), end of step " + std::to_string(step));
   mbs.clear();
-  if (reducer && any_backward) reducer->reduce(rt.trace(), step);
+  if (reducer && any_backward) reducer->reduce(rt.trace(), step, /*prescaled=*/true);
 }
 
 void ModelImpl::abort_step() {

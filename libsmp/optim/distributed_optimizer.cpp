@@ -10,6 +10,7 @@
 
 #include "libsmp/comm/objects.h"
 #include "libsmp/model/distributed_model.h"
+#include "libsmp/model/model_impl.h"
 #include "libsmp/pipeline/step.h"
 #include "libsmp/runtime/error.h"
 #include "libsmp/runtime/runtime.h"
@@ -113,6 +114,17 @@ void DistributedOptimizer::zero_grad(bool set_to_none) {
       if (set_to_none) p.mutable_grad() = at::Tensor();
       else p.mutable_grad().zero_();
     }
+  // Only when the optimizer covers every local parameter do all the model's gradients start from
+  // zero (what lets the next step skip rescaling them).
+  if (DistributedModel* model = detail::current_model(); model && model->partitioned()) {
+    std::set<const void*> mine;
+    for (auto& group : optimizer_->param_groups())
+      for (auto& p : group.params()) mine.insert(p.unsafeGetTensorImpl());
+    bool all = true;
+    for (auto& p : model->local_parameters())
+      if (!mine.count(p.unsafeGetTensorImpl()) && p.grad().defined()) all = false;
+    if (all) model->impl().grads_zeroed = true;
+  }
 }
 
 c10::IValue DistributedOptimizer::local_state_dict() {

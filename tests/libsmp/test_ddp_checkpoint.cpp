@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <filesystem>
+#include <map>
 
 #include "harness.h"
 
@@ -73,6 +74,35 @@ TEST_CASE("data-parallel replicas are identical after every step", "[ddp]") {
       for (auto& p : t.model.local_parameters()) grads.push_back(p.grad().reshape(-1));
       auto all_grads = smp::allgather(c10::IValue(torch::cat(grads)), smp::DP_GROUP);
       for (const auto& other : all_grads) CHECK(other.toTensor().equal(torch::cat(grads)));
+    }
+  }
+  smp::shutdown(false);
+}
+
+TEST_CASE("gradients accumulated over steps without zero_grad stay averaged over replicas", "[ddp]") {
+  const int world = smptest::world_size_from_env();
+  smptest::init_for_test(params_for(world, false));
+  {
+    Trainer t(31);
+    auto ref = smptest::make_model("mlp", 31);
+    for (int s = 0; s < 2; ++s) {
+      auto [x, y] = smptest::make_batch("mlp", s, 16);
+      torch::mse_loss(ref->forward(x), y).backward();  // accumulates, like the steps below
+      int64_t rows = 16 / smp::dp_size();
+      x = x.narrow(0, smp::dp_rank() * rows, rows);
+      y = y.narrow(0, smp::dp_rank() * rows, rows);
+      smp::step(
+          [&](const smp::Inputs& in) -> smp::Returns {
+            t.model.backward(torch::mse_loss(t.model(in.tensor("x")), in.tensor("y")));
+            return {};
+          },
+          {{"x", x}, {"y", y}});
+    }
+    std::map<std::string, at::Tensor> want;
+    for (const auto& item : ref->named_parameters()) want[item.key()] = item.value().grad();
+    for (auto& [name, p] : t.model.local_named_parameters()) {
+      INFO(name);
+      CHECK(smptest::rel_diff(p.grad(), want.at(name)) < 1e-5);
     }
   }
   smp::shutdown(false);
