@@ -1,9 +1,9 @@
 // Pipeline bubble: the measured idle fraction of every stage against (p-1)/(m+p-1), for
 // p in {2, 4} and m in {4, 8, 16}, both schedules. Stages are perfectly balanced and cost no CPU:
-// each is one layer that sleeps 2 ms in forward and 4 ms in backward (so 4 ranks on 2 cores still
+// each is one layer that sleeps 5 ms in forward and 10 ms in backward (so 4 ranks on 2 cores still
 // measure the schedule, not the CPU contention). Idle fraction of a stage in a step =
 // 1 - (its forward+backward time) / (the step's span over all ranks).
-// Run: bench_pipeline_bubble [--tf-ms 2] [--tb-ms 4] [--steps 4] [--p 2|4] [--m 4|8|16]
+// Run: bench_pipeline_bubble [--tf-ms 5] [--tb-ms 10] [--steps 4] [--p 2|4] [--m 4|8|16]
 //      [--simple 1 | --interleaved 1]      (launches mpirun -np 2 and -np 4)
 #include <torch/torch.h>
 
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     return rc;
   }
   at::set_num_threads(1);
-  const double tf = arg(argc, argv, "--tf-ms", 2), tb = arg(argc, argv, "--tb-ms", 4);
+  const double tf = arg(argc, argv, "--tf-ms", 5), tb = arg(argc, argv, "--tb-ms", 10);
   const int steps = static_cast<int>(arg(argc, argv, "--steps", 4));
   const int p = smpbench::world_size();
   const int only_m = static_cast<int>(arg(argc, argv, "--m", 0));
