@@ -11,7 +11,10 @@
 //     bytes of each float are zero: the low-entropy mantissas of weights trained in bf16.
 //   - text (vocab.json, merges.txt, training_log.jsonl, config.json, README.md, ~2 %):
 //     seeded pseudo-words and JSON lines.
-// gzip -6 keeps about 46 % of it (printed below). Same seed, same bytes.
+// gzip -6 keeps about 45 % of it (0.448 at 512 MiB; printed below). Same seed, same bytes.
+// Such data is slow to deflate (~6 MiB/s per core for gzip -6: many short matches), which makes
+// the benchmark long: ~8 min for 512 MiB x 3 runs. Each run line shows the cores a 2-thread spin
+// could get just before it; on a shared machine only runs with ~2 cores measure the writer.
 //
 // Usage: bench_archive [--size-mib N] [--runs N] [--threads N] [--cores N] [--dir PATH] [--keep]
 //                      [--with-pigz]
