@@ -206,11 +206,11 @@ void init_impl(const Json* script_config, const InitOptions& options) {
     throw Error(mismatch);
   if (!resolved.error.empty()) throw Error("smp::init(): " + resolved.error);
 
-  // Validation: the SDK's rules, libsmp's parsing, the world size, and what libsmp implements.
-  core::Problems problems = core::sdk_validate_mp_parameters(resolved.parameters, kField);
-  core::Problems parse_problems;
-  rt->config = core::parse_config(resolved.parameters, kField, parse_problems);
-  problems.insert(problems.end(), parse_problems.begin(), parse_problems.end());
+  // Validation: libsmp's parsing, the world size, and what libsmp implements. (The SDK's own
+  // checks run where the SDK runs — in smp-local's pre-flight — and would refuse the D/P/T
+  // placement permutations SMP itself accepts.)
+  core::Problems problems;
+  rt->config = core::parse_config(resolved.parameters, kField, problems);
   core::Problems errors, warnings;
   for (auto& p : problems) (p.severity == core::Severity::kError ? errors : warnings).push_back(p);
   if (errors.empty()) {

@@ -39,8 +39,16 @@ void Tracer::step_finished() {
   bool flush_now = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    flush_now = ++steps_since_flush_ >= flush_every_;
-    if (flush_now) steps_since_flush_ = 0;
+    // Every `flush_every` steps, but at most every kMinFlushInterval: each flush rewrites the whole
+    // file, so flushing every short step would write O(steps^2) bytes over a long job.
+    auto now = std::chrono::steady_clock::now();
+    flush_now = ++steps_since_flush_ >= flush_every_ &&
+                (!flushed_once_ || now - last_flush_ >= kMinFlushInterval);
+    if (flush_now) {
+      steps_since_flush_ = 0;
+      flushed_once_ = true;
+      last_flush_ = now;
+    }
   }
   if (flush_now) flush();
 }

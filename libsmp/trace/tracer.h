@@ -1,7 +1,7 @@
 #pragma once
 // Tracer: collects this rank's Chrome-trace spans (steps, forward/backward per microbatch,
 // send/recv, allreduce, optimizer) and writes them as libsmp/trace/FORMAT.md specifies:
-// <dir>/trace-rank<R>.json, atomically, every `flush_every` steps and at shutdown.
+// <dir>/trace-rank<R>.json, atomically, every `flush_every` steps (at most every 5 s) and at shutdown.
 
 #include <chrono>
 #include <mutex>
@@ -34,6 +34,9 @@ class Tracer {
   std::string dir_, path_;
   int flush_every_;
   int steps_since_flush_ = 0;
+  static constexpr std::chrono::seconds kMinFlushInterval{5};
+  bool flushed_once_ = false;
+  std::chrono::steady_clock::time_point last_flush_;
   bool warned_ = false;  // a failing write is reported once, not every step
   Json metadata_;
   // Events serialized once when recorded: a flush only concatenates them, so rewriting the file

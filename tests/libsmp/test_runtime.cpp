@@ -34,7 +34,7 @@ TEST_CASE("invalid configurations fail with the problem and its fix", "[config]"
   smp::InitOptions o;
   o.use_environment = false;
   CHECK_THROWS_WITH(smp::init(smp::Json{{"partitions", 1}, {"pipeline", "zigzag"}}, o),
-                    ContainsSubstring("pipeline must be a value in"));
+                    ContainsSubstring("pipeline must be one of"));
   CHECK_THROWS_WITH(smp::init(smp::Json{{"microbatches", 2}}, o),
                     ContainsSubstring("partitions"));
   CHECK_THROWS_WITH(smp::init(smp::Json{{"partitions", world + 1}}, o),
@@ -44,6 +44,15 @@ TEST_CASE("invalid configurations fail with the problem and its fix", "[config]"
   if (world > 1)
     CHECK_THROWS_WITH(smp::init(smp::Json{{"partitions", 1}}, o), ContainsSubstring("\"ddp\": true"));
   CHECK_FALSE(smp::is_initialized());
+}
+
+TEST_CASE("placement permutations of D, P, T are accepted (the SDK's spread/cluster-only check is not the library's)",
+          "[config]") {
+  smp::InitOptions o;
+  o.use_environment = false;
+  smp::init(smp::Json{{"partitions", 1}, {"placement_strategy", "PTD"}, {"ddp", true}}, o);
+  CHECK(smp::is_initialized());
+  smp::shutdown(false);
 }
 
 TEST_CASE("init reads SM_HP_MP_PARAMETERS; the launcher's values override the script's", "[config]") {
