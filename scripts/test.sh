@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, starts the test services (S3 servers on
 # 127.0.0.1), runs every CTest test except the `long` label (add --long for those too).
+#   --sanitize: the emulator and libsmp's core built with ASan+UBSan (no LibTorch) in build-asan,
+#               their unit, e2e and s3 tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SMP_BUILD_DIR:-$root/build}
 exclude='long'
+configure=()
 for arg in "$@"; do
   case "$arg" in
     --long) exclude='^$' ;;
-    *) echo "usage: scripts/test.sh [--long]" >&2; exit 2 ;;
+    --sanitize)
+      build=${SMP_BUILD_DIR:-$root/build-asan}
+      configure=(-DSMP_SANITIZE=ON -DSMP_WITH_TORCH=OFF -DCMAKE_BUILD_TYPE=Debug)
+      exclude='long|mpi|gpu' ;;
+    *) echo "usage: scripts/test.sh [--long] [--sanitize]" >&2; exit 2 ;;
   esac
 done
+export SMP_BUILD_DIR=$build
 
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" "${configure[@]}"
 
-services_pid=()
 cleanup() { for s in "$root"/scripts/*/stop-servers.sh; do [ -x "$s" ] && "$s" || true; done; }
 trap cleanup EXIT
 for s in "$root"/scripts/*/start-servers.sh; do
