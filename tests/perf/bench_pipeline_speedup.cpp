@@ -1,7 +1,10 @@
 // Pipeline speedup: the same MLP trained in one process (plain LibTorch loop, whole batch) and as a
 // 2-stage libsmp pipeline (2 ranks, m = 8, balanced halves, interleaved), 1 thread per process on a
 // 2-core machine. Prints samples/s of both and the ratio (ideal 2m/(m+1) = 1.78 for m = 8).
-// Run: bench_pipeline_speedup [--width 1024] [--layers 8] [--batch 256] [--steps 10]
+// The batch (4096, so microbatches of 512 rows) keeps every stage compute-bound: with an optimized
+// BLAS (OpenBLAS) a 32-row microbatch runs its GEMMs ~40 % less efficiently than the whole batch,
+// a cost of microbatching itself that would hide what the pipeline does (batch 256: ~0.9x).
+// Run: bench_pipeline_speedup [--width 1024] [--layers 8] [--batch 4096] [--steps 4]
 #include <torch/torch.h>
 
 #include "libsmp/smp.h"
@@ -32,7 +35,7 @@ int main(int argc, char** argv) {
   }
   at::set_num_threads(1);
   const int width = arg(argc, argv, "--width", 1024), layers = arg(argc, argv, "--layers", 8);
-  const int batch = arg(argc, argv, "--batch", 256), steps = arg(argc, argv, "--steps", 10);
+  const int batch = arg(argc, argv, "--batch", 4096), steps = arg(argc, argv, "--steps", 4);
   const int m = arg(argc, argv, "--microbatches", 8);
   smp::InitOptions o;
   o.use_environment = false;
