@@ -40,6 +40,23 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
   }
 }
 
+void write_file(const fs::path& path, const std::string& content) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error("cannot write " + path.string() + ": " + strerror(errno));
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      throw Error("cannot write " + path.string() + ": " + strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  close(fd);
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read " + path.string() + ": " + strerror(errno));

@@ -11,6 +11,9 @@ namespace fs = std::filesystem;
 
 // Writes content to path via a temporary sibling and rename(2); creates parent directories.
 void write_file_atomic(const fs::path& path, const std::string& content);
+// Writes content to path directly (for files in trees nothing reads yet, e.g. a host tree being
+// staged, where a temporary name + rename would only cost another journaled operation).
+void write_file(const fs::path& path, const std::string& content);
 std::string read_file(const fs::path& path);
 // True when `path` (lexically normalized, not following links) stays inside `root`.
 bool is_within(const fs::path& root, const fs::path& path);

@@ -133,8 +133,8 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   JobRecord record(p.job, dir.record(), created);
   record.set_local("job_dir", dir.root.string());
   record.set_local("namespaces", to_string(p.machine.namespaces));
-  write_file_atomic(dir.request(), p.job.create_training_job_request().dump(2) + "\n");
-  write_file_atomic(dir.plan(), plan_json(p).dump(2) + "\n");
+  write_file(dir.request(), p.job.create_training_job_request().dump(2) + "\n");
+  write_file(dir.plan(), plan_json(p).dump(2) + "\n");
   auto status = [&](const std::string& primary, const std::string& secondary, const std::string& message) {
     auto now = Clock::now();
     record.transition(primary, secondary, message, now);
@@ -243,7 +243,7 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
     }
     record.set_failure_reason(reason);
   } else if (sr.stop == StopCause::kNone) {
-    for (const auto& h : p.plan.hosts) write_file_atomic(dir.opt_ml(h.name) / "output" / "success", "");
+    for (const auto& h : p.plan.hosts) write_file(dir.opt_ml(h.name) / "output" / "success", "");
   }
 
   // Outputs: the model is packaged whatever the outcome, as SageMaker does.

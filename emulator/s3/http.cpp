@@ -1,6 +1,5 @@
 #include "emulator/s3/http.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,16 +8,12 @@
 #include <exception>
 #include <mutex>
 
+#include "emulator/s3/curl_api.h"
 #include "emulator/s3/error.h"
 
 namespace smp::s3 {
 
 namespace {
-
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 // Transient transport failures: worth another attempt on a fresh connection.
 bool retryable_curl(CURLcode code) {
@@ -77,7 +72,7 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
   if (!t->status_known) {
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->response->status);
+    curl_api().easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->response->status);
     t->to_sink = t->request->sink && t->response->status >= 200 && t->response->status < 300;
     t->status_known = true;
   }
@@ -147,77 +142,76 @@ std::string HttpResponse::header(const std::string& lower_name) const {
 }
 
 HttpConnection::HttpConnection(HttpOptions options) : options_(std::move(options)) {
-  global_init();
-  curl_ = curl_easy_init();
+  curl_ = curl_api().easy_init();
   if (!curl_) throw std::runtime_error("curl_easy_init failed");
 }
 
-HttpConnection::~HttpConnection() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+HttpConnection::~HttpConnection() { curl_api().easy_cleanup(static_cast<CURL*>(curl_)); }
 
 HttpResponse HttpConnection::perform(const HttpRequest& request) {
   CURL* c = static_cast<CURL*>(curl_);
-  curl_easy_reset(c);  // options only: the live connection and DNS cache stay
+  curl_api().easy_reset(c);  // options only: the live connection and DNS cache stay
   HttpResponse response;
   Transfer t{c, &request, &response, nullptr, false, false};
 
   curl_slist* headers = nullptr;
-  for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const auto& h : request.headers) headers = curl_api().slist_append(headers, h.c_str());
   // Never wait for "100 Continue": S3 answers errors before reading the body anyway.
-  headers = curl_slist_append(headers, "Expect:");
+  headers = curl_api().slist_append(headers, "Expect:");
   // curl labels every POST form-urlencoded; S3 would store that as the object's content type.
   const bool typed = std::any_of(request.headers.begin(), request.headers.end(), [](const std::string& h) {
     return lower(h.substr(0, 13)) == "content-type:";
   });
-  if (request.method == "POST" && !typed) headers = curl_slist_append(headers, "Content-Type:");
+  if (request.method == "POST" && !typed) headers = curl_api().slist_append(headers, "Content-Type:");
 
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);  // keys may hold "." / ".." segments: send as is
-  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
-  curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "smp-local-s3/0.1");
-  if (!options_.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_bundle.c_str());
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_api().easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  curl_api().easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_api().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_api().easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);  // keys may hold "." / ".." segments: send as is
+  curl_api().easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  curl_api().easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  curl_api().easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_api().easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+  curl_api().easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+  curl_api().easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+  curl_api().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_api().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
+  curl_api().easy_setopt(c, CURLOPT_USERAGENT, "smp-local-s3/0.1");
+  if (!options_.ca_bundle.empty()) curl_api().easy_setopt(c, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  curl_api().easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_api().easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_api().easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+  curl_api().easy_setopt(c, CURLOPT_WRITEDATA, &t);
 
   if (request.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_api().easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+    curl_api().easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_api().easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
                      static_cast<curl_off_t>(request.body ? request.body->size() : 0));
   } else if (request.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+    curl_api().easy_setopt(c, CURLOPT_POST, 1L);
+    curl_api().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body ? request.body->size() : 0));
-    if (!request.body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    if (!request.body) curl_api().easy_setopt(c, CURLOPT_POSTFIELDS, "");
   } else if (request.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_api().easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   if (request.body) {
     request.body->rewind();
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    curl_api().easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_api().easy_setopt(c, CURLOPT_READDATA, &t);
   }
   if (request.sink) request.sink->reset();
 
-  const CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
+  const CURLcode rc = curl_api().easy_perform(c);
+  curl_api().slist_free_all(headers);
   if (t.failure) std::rethrow_exception(t.failure);
   if (rc != CURLE_OK) {
-    throw TransportError(std::string(curl_easy_strerror(rc)), static_cast<int>(rc),
+    throw TransportError(std::string(curl_api().easy_strerror(rc)), static_cast<int>(rc),
                          retryable_curl(rc));
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_api().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
 

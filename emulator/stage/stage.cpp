@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // The platform writes these files; Python's json.dump default style is the closest known shape.
-void write_json(const fs::path& path, const Json& value) { write_file_atomic(path, smp::core::py_dumps(value)); }
+void write_json(const fs::path& path, const Json& value) { write_file(path, smp::core::py_dumps(value)); }
 
 std::string etc_hosts_content(int hosts) {
   std::string original;
@@ -126,7 +126,7 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
         write_json(opt / "input/config/checkpointconfig.json", *c.checkpoint_config);
         fs::create_directories(host_checkpoint_dir(job, dir, name));
       }
-      write_file_atomic(dir.etc_hosts(name), hosts_file);
+      write_file(dir.etc_hosts(name), hosts_file);
 
       std::vector<Mount> mounts;
       for (const auto& ch : job.channels) {
@@ -139,7 +139,7 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
       }
       report.mounts += mounts.size();
       if (!code.empty()) stage_code(code, job.entry_point, opt / "code");
-      write_file_atomic(dir.agent_config(name), agent_config(job, plan, dir, h, ns, mounts, preload).dump(1) + "\n");
+      write_file(dir.agent_config(name), agent_config(job, plan, dir, h, ns, mounts, preload).dump(1) + "\n");
     }
     std::vector<std::string> host_names;
     for (const auto& h : plan.hosts) host_names.push_back(h.name);

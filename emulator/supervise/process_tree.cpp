@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -71,6 +72,11 @@ int signal_descendants(pid_t root, int sig, bool ranks_only) {
 }
 
 void kill_all_descendants(pid_t root, int timeout_ms) {
+  // A subreaper without children has no descendants at all (orphans would have become its
+  // children): skip scanning /proc.
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  if (root == getpid() && waitpid(-1, nullptr, WNOHANG) < 0 && errno == ECHILD) return;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     auto procs = descendants(root);

@@ -4,7 +4,9 @@
 // supervision, packaging, record — and (b) by hand: the very mpirun argv smp-local ran (from its
 // plan.json), started through the same host agent on the same staged job directory. Also shown,
 // for reference: (c) a plain single-node `mpirun -np 4` of the same program, which emulates no
-// hosts at all. Runs alternate; medians of --runs (default 7) are compared.
+// hosts at all. Runs alternate; medians of --runs (default 7) are compared. Job directories go
+// under --jobs-parent (default the temp dir): smp-local's own cost is mostly file-system work
+// (staging, records, packaging), so it depends on that file system's latency.
 
 #include <unistd.h>
 
@@ -44,10 +46,15 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = argc > 2 && std::string(argv[1]) == "--runs" ? std::atoi(argv[2]) : 7;
+  int runs = 7;
+  fs::path jobs_parent = fs::temp_directory_path();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--runs") runs = std::atoi(argv[i + 1]);
+    else if (std::string(argv[i]) == "--jobs-parent") jobs_parent = argv[i + 1];
+  }
   fs::path bin = fs::path(SMP_BINARY_DIR) / "bin";
   fs::path spec = fs::path(SMP_SOURCE_DIR) / "fixtures/jobs/trivial/job.json";
-  fs::path jobs = fs::temp_directory_path() / ("bench-launch-" + std::to_string(getpid()));
+  fs::path jobs = jobs_parent / ("bench-launch-" + std::to_string(getpid()));
   smplocal::EnvMap env = smplocal::current_environment();
 
   // One run to get the staged job and its exact mpirun argv.
@@ -70,7 +77,8 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(jobs);
   double ma = median(a), mb = median(b), mc = median(c);
-  std::printf("launch overhead, trivial 2-host x 2-rank job, median of %d runs\n", runs);
+  std::printf("launch overhead, trivial 2-host x 2-rank job, median of %d runs, jobs under %s\n", runs,
+              jobs_parent.c_str());
   std::printf("  (a) smp-local run (everything)                 %7.3f s\n", ma);
   std::printf("  (b) the same mpirun by hand (2 emulated hosts)  %7.3f s\n", mb);
   std::printf("  (c) plain mpirun -np 4 (one node, reference)    %7.3f s\n", mc);
