@@ -16,6 +16,7 @@ perf="$build/tests/perf"
 # S3 servers of our own for bench_s3.
 export SMP_TEST_ENV="$out/test-services.env"
 "$root/scripts/s3/start-servers.sh" >/dev/null
+[ -f "$SMP_TEST_ENV" ] && set -a && . "$SMP_TEST_ENV" && set +a
 trap 'SMP_TEST_ENV="$out/test-services.env" "$root/scripts/s3/stop-servers.sh" >/dev/null 2>&1 || true' EXIT
 
 runs=5; s3_runs=3; archive_mib=512
