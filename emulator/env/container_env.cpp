@@ -32,14 +32,6 @@ std::string upper(std::string s) {
   return s;
 }
 
-bool truthy(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::string> host_names(int count) {
@@ -120,7 +112,7 @@ ContainerEnv container_env(const TrainingJob& job, int host_index, const HostFac
                              "sagemaker_distributed_dataparallel_enabled", "sagemaker_pytorch_ddp_enabled",
                              "sagemaker_pytorch_xla_multi_worker_enabled", "sagemaker_torch_distributed_enabled",
                              "sagemaker_multi_worker_mirrored_strategy_enabled"}) {
-      if (framework_params.contains(flag) && truthy(framework_params.at(flag))) {
+      if (framework_params.contains(flag) && smp::core::py_truthy(framework_params.at(flag))) {
         distribution_groups.push_back(kGroup);
         break;
       }

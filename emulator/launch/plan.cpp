@@ -11,11 +11,7 @@ namespace smplocal {
 namespace {
 
 bool truthy_hp(const TrainingJob& job, const std::string& key) {
-  Json v = job.hyperparameter(key);
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
-  return false;
+  return smp::core::py_truthy(job.hyperparameter(key));
 }
 
 std::string replace_all(std::string s, const std::string& what, const std::string& with) {

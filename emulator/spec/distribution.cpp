@@ -11,13 +11,7 @@ namespace {
 
 const char* kField = "distribution";
 
-bool py_truthy(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
-  return true;
-}
+using smp::core::py_truthy;
 
 // dict.get(key, {}).get("enabled", False) with Python truthiness.
 bool enabled(const Json& dist, const char* key) {

@@ -27,14 +27,6 @@ bool py_in_bools(const Json& v) {
   return false;
 }
 
-bool py_truthy(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
-  return true;
-}
-
 std::string list_repr(const std::vector<std::string>& vals) {
   Json arr = Json::array();
   for (const auto& v : vals) arr.push_back(v);

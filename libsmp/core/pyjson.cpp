@@ -241,6 +241,14 @@ std::string py_repr(const Json& value) {
   }
 }
 
+bool py_truthy(const Json& v) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
+  return true;
+}
+
 std::string py_str(const Json& value) {
   if (value.is_string()) return value.get<std::string>();
   return py_repr(value);

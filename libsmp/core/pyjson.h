@@ -28,5 +28,7 @@ std::string py_float_repr(double value);
 // repr() / str() of the Python object json.loads would produce.
 std::string py_repr(const Json& value);
 std::string py_str(const Json& value);
+// bool(value): Python's truthiness of the decoded object (None, False, 0, "", [], {} are false).
+bool py_truthy(const Json& value);
 
 }  // namespace smp::core
