@@ -33,7 +33,6 @@ void JobRecord::transition(const std::string& primary, const std::string& second
   record_["TrainingJobStatus"] = primary;
   record_["SecondaryStatus"] = secondary;
   record_["LastModifiedTime"] = iso_utc(at);
-  save();
 }
 
 void JobRecord::set_failure_reason(const std::string& reason) { record_["FailureReason"] = reason.substr(0, 1024); }

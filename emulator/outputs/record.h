@@ -15,8 +15,8 @@ class JobRecord {
  public:
   JobRecord(const TrainingJob& job, std::filesystem::path file, SystemTime created);
 
-  // Moves to a new secondary status (ending the previous transition) and saves. `primary` is the
-  // TrainingJobStatus: InProgress, Completed, Failed, Stopping, Stopped.
+  // Moves to a new secondary status (ending the previous transition); save() writes it. `primary`
+  // is the TrainingJobStatus: InProgress, Completed, Failed, Stopping, Stopped.
   void transition(const std::string& primary, const std::string& secondary, const std::string& message,
                   SystemTime at);
   void set_failure_reason(const std::string& reason);

@@ -135,10 +135,15 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   record.set_local("namespaces", to_string(p.machine.namespaces));
   write_file(dir.request(), p.job.create_training_job_request().dump(2) + "\n");
   write_file(dir.plan(), plan_json(p).dump(2) + "\n");
+  // The record is saved when a phase that can last begins (describe shows it meanwhile) and once at
+  // the end; "Starting" is followed at once by "Downloading", and every end goes through finish().
+  // Each save is a new file renamed into place, which costs a few file-system operations.
   auto status = [&](const std::string& primary, const std::string& secondary, const std::string& message) {
     auto now = Clock::now();
     record.transition(primary, secondary, message, now);
     con.status(status_line(now, secondary, message));
+    const bool ends = primary == "Completed" || primary == "Failed" || primary == "Stopped";
+    if (secondary != "Starting" && !ends) record.save();
   };
   auto finish = [&](int code) {
     record.save();

@@ -37,6 +37,7 @@ TEST_CASE("status transitions, failure reason cut at 1024 characters", "[outputs
   r.transition("InProgress", "Training", "Training in progress.", t0 + std::chrono::seconds(2));
   r.set_failure_reason(std::string(3000, 'x'));
   r.transition("Failed", "Failed", "Training job failed", t0 + std::chrono::seconds(5));
+  r.save();
   Json j = JobRecord::load(file);
   std::filesystem::remove(file);
   CHECK(j["TrainingJobStatus"] == "Failed");
