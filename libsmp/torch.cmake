@@ -30,6 +30,12 @@ target_link_libraries(smp PUBLIC smp_core torch MPI::MPI_C Threads::Threads)
 target_compile_definitions(smp PUBLIC OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
 set_target_properties(smp PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
+# A CUDA LibTorch registers its CUDA backend from libtorch_cuda's static initializers; linkers that
+# drop libraries nothing references (--as-needed, Ubuntu's default) would leave CUDA "unavailable".
+if(TARGET torch_cuda)
+  target_link_options(smp INTERFACE "LINKER:--no-as-needed")
+endif()
+
 # NCCL backend: built when the CUDA toolkit and NCCL are present (the CPU-only Debian LibTorch
 # is fine: the backend works on raw device pointers and CUDA streams). SMP_WITH_NCCL=OFF skips it.
 set(SMP_WITH_NCCL AUTO CACHE STRING "Build libsmp's NCCL backend: ON, OFF or AUTO")

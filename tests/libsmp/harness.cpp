@@ -8,7 +8,8 @@ std::string describe(const TrainConfig& c) {
   return c.model + " pp=" + std::to_string(c.pp) + " dp=" + std::to_string(c.dp) +
          " mb=" + std::to_string(c.microbatches) + " " + c.pipeline + " " + c.placement +
          (c.auto_partition ? " auto" : " manual") +
-         (c.active_microbatches ? " active=" + std::to_string(*c.active_microbatches) : "");
+         (c.active_microbatches ? " active=" + std::to_string(*c.active_microbatches) : "") +
+         (c.device == "cpu" ? "" : " on " + c.device);
 }
 
 smp::Json mp_parameters(const TrainConfig& c) {
@@ -63,16 +64,20 @@ std::shared_ptr<torch::optim::Optimizer> make_optimizer(std::vector<at::Tensor> 
 RunResult train_reference(const TrainConfig& c) {
   RunResult r;
   auto model = make_model(c.model, 7);
+  model->to(at::Device(c.device));
   auto opt = make_optimizer(model->parameters());
   for (int s = 0; s < c.steps; ++s) {
     auto [x, y] = make_batch(c.model, s, c.batch);
+    x = x.to(at::Device(c.device));
+    y = y.to(at::Device(c.device));
     opt->zero_grad();
     at::Tensor loss = loss_of(c.model, model->forward(x), y);
     loss.backward();
     opt->step();
     r.losses.push_back(loss.item<double>());
   }
-  for (const auto& item : model->named_parameters()) r.params.emplace_back(item.key(), item.value().detach().clone());
+  for (const auto& item : model->named_parameters())
+    r.params.emplace_back(item.key(), item.value().detach().to(at::kCPU).clone());
   return r;
 }
 
@@ -90,7 +95,9 @@ RunResult train_smp(const TrainConfig& c) {
   init_for_test(mp_parameters(c), c.timeout_s, c.trace_dir);
   RunResult r;
   {
-    smp::DistributedModel model(make_model(c.model, 7));
+    auto module = make_model(c.model, 7);
+    module->to(at::Device(c.device));
+    smp::DistributedModel model(module);
     if (!c.auto_partition) {
       auto names = model.child_names();
       int n = static_cast<int>(names.size());
@@ -101,8 +108,8 @@ RunResult train_smp(const TrainConfig& c) {
     for (int s = 0; s < c.steps; ++s) {
       auto [x, y] = make_batch(c.model, s, c.batch);
       int64_t rows = c.batch / dp;
-      x = x.narrow(0, dpr * rows, rows);
-      y = y.narrow(0, dpr * rows, rows);
+      x = x.narrow(0, dpr * rows, rows).to(at::Device(c.device));
+      y = y.narrow(0, dpr * rows, rows).to(at::Device(c.device));
       opt.zero_grad();
       smp::StepResult out = smp::step(
           [&](const smp::Inputs& in) -> smp::Returns {
@@ -117,7 +124,7 @@ RunResult train_smp(const TrainConfig& c) {
       for (const auto& v : smp::allgather(c10::IValue(local), smp::DP_GROUP)) sum += v.toDouble();
       r.losses.push_back(sum / dp);
     }
-    for (auto& [name, t] : model.state_dict().tensors) r.params.emplace_back(name, t.detach().clone());
+    for (auto& [name, t] : model.state_dict().tensors) r.params.emplace_back(name, t.detach().to(at::kCPU).clone());
     r.partition = model.partition();
   }
   smp::shutdown(false);

@@ -24,6 +24,7 @@ struct TrainConfig {
   std::optional<int> active_microbatches;
   std::optional<std::string> trace_dir;
   double timeout_s = 60;
+  std::string device = "cpu";  // where the model and batches live ("cuda:0" on a GPU machine)
 };
 
 std::string describe(const TrainConfig& c);

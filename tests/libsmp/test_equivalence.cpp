@@ -5,8 +5,10 @@
 // "[equiv-full]" the full one (label long).
 #include "catch_torch.h"
 
+#include "equivalence_check.h"
 #include "harness.h"
 
+using smptest::check_equivalent;
 using smptest::TrainConfig;
 
 namespace {
@@ -62,25 +64,6 @@ std::vector<TrainConfig> representative(int world) {
       out.push_back(c);
     }
   return out;
-}
-
-void check_equivalent(const std::vector<TrainConfig>& configs) {
-  for (const auto& c : configs) {
-    INFO(smptest::describe(c));
-    auto ref = smptest::train_reference(c);
-    auto got = smptest::train_smp(c);
-    REQUIRE(got.losses.size() == ref.losses.size());
-    for (size_t s = 0; s < ref.losses.size(); ++s) {
-      INFO("step " << s << " loss " << got.losses[s] << " vs reference " << ref.losses[s]);
-      CHECK(std::abs(got.losses[s] - ref.losses[s]) <= 1e-5 * std::abs(ref.losses[s]));
-    }
-    REQUIRE(got.params.size() == ref.params.size());
-    for (size_t i = 0; i < ref.params.size(); ++i) {
-      INFO("parameter " << ref.params[i].first);
-      CHECK(got.params[i].first == ref.params[i].first);
-      CHECK(smptest::rel_diff(got.params[i].second, ref.params[i].second) <= 1e-5);
-    }
-  }
 }
 
 }  // namespace

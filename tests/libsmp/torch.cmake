@@ -65,6 +65,13 @@ add_dependencies(test_smp_failure smp_failure_child)
 add_test(NAME libsmp_failure COMMAND test_smp_failure)
 set_tests_properties(libsmp_failure PROPERTIES LABELS mpi TIMEOUT 600 PROCESSORS 2)
 
+# The pipeline on a GPU (one device shared by every rank); SKIPs without CUDA.
+smp_add_mpi_executable(test_smp_gpu_pipeline test_gpu_pipeline.cpp)
+foreach(np 1 2)
+  smp_add_mpi_test(libsmp_gpu_pipeline_np${np} TARGET test_smp_gpu_pipeline NP ${np} LABELS "gpu;mpi")
+  set_tests_properties(libsmp_gpu_pipeline_np${np} PROPERTIES SKIP_RETURN_CODE 4)
+endforeach()
+
 # NCCL backend: built with the CUDA toolkit + NCCL; SKIPs (Catch2 exit code 4) without a GPU.
 if(SMP_HAVE_NCCL)
   smp_add_mpi_executable(test_smp_nccl test_nccl.cpp)
