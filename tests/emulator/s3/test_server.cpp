@@ -8,6 +8,7 @@
 
 #include "emulator/s3/error.h"
 #include "emulator/s3/transfer.h"
+#include "tests/emulator/s3/support/fault_proxy.h"
 #include "tests/emulator/s3/support/s3_test_env.h"
 #include "tests/emulator/s3/support/temp_dir.h"
 
@@ -155,7 +156,9 @@ TEST_CASE("continuation tokens are signed correctly for the verifying server", "
 
 TEST_CASE("a 64 MiB object seeded by awscli downloads in ranged parts, byte-identical", "[s3]") {
   SMP_REQUIRE_S3(server, false);
-  Client client(client_config(server));
+  // Through the (fault-free) proxy, whose log shows the GETs the download made.
+  FaultProxy proxy(server.endpoint);
+  Client client(client_config(server, proxy.endpoint()));
   const std::string bucket = fresh_bucket(client, "big-get");
   TempDir dir;
   const std::string data = pattern_bytes(64u << 20, 7);
@@ -182,6 +185,24 @@ TEST_CASE("a 64 MiB object seeded by awscli downloads in ranged parts, byte-iden
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir / "out/sub")) files += e.is_regular_file();
   CHECK(files == 1);
+  // Eight ranged GETs, Range: bytes=a-b, distinct and together exactly the object.
+  std::vector<ByteRange> ranges;
+  for (const auto& req : proxy.log()) {
+    if (req.method != "GET" || req.target.find("object.bin") == std::string::npos) continue;
+    INFO("GET " << req.target << " Range: " << req.range);
+    const auto range = parse_byte_range(req.range);
+    REQUIRE(range);
+    ranges.push_back(*range);
+  }
+  REQUIRE(ranges.size() == 8);
+  std::sort(ranges.begin(), ranges.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  uint64_t next = 0;
+  for (const auto& range : ranges) {
+    CHECK(range.first == next);
+    CHECK(range.last - range.first + 1 == opts.part_size);
+    next = range.last + 1;
+  }
+  CHECK(next == data.size());
 }
 
 TEST_CASE("a 64 MiB upload goes multipart and awscli reads it back byte-identical", "[s3]") {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 
@@ -66,6 +67,28 @@ int connect_to(const std::string& host, int port) {
   return fd;
 }
 
+// The value of header `name` (lower case) in a request head; "" when absent.
+std::string header_value(const std::string& head, const std::string& name) {
+  std::string lower = head;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  const std::string key = "\r\n" + name + ":";
+  const size_t p = lower.find(key);
+  if (p == std::string::npos) return "";
+  size_t begin = p + key.size();
+  const size_t end = head.find("\r\n", begin);
+  while (begin < end && (head[begin] == ' ' || head[begin] == '\t')) ++begin;
+  size_t stop = end;
+  while (stop > begin && (head[stop - 1] == ' ' || head[stop - 1] == '\t')) --stop;
+  return head.substr(begin, stop - begin);
+}
+
+// Flips one byte in every 64 KiB of the body (at least one byte) without changing its length.
+void corrupt(std::string& body) {
+  for (size_t i = body.size() / 2 % 65536; i < body.size(); i += 65536)
+    body[i] = static_cast<char>(body[i] ^ 0xA5);
+}
+
 std::string status_reply(int status, const std::string& code) {
   const std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code +
                            "</Code><Message>injected by the test proxy</Message></Error>";
@@ -74,6 +97,17 @@ std::string status_reply(int status, const std::string& code) {
 }
 
 }  // namespace
+
+std::optional<ByteRange> parse_byte_range(const std::string& range) {
+  if (range.rfind("bytes=", 0) != 0) return std::nullopt;
+  const std::string spec = range.substr(6);
+  const size_t dash = spec.find('-');
+  if (dash == 0 || dash == std::string::npos || dash + 1 == spec.size()) return std::nullopt;
+  if (spec.find_first_not_of("0123456789-") != std::string::npos ||
+      spec.find('-', dash + 1) != std::string::npos)
+    return std::nullopt;
+  return ByteRange{std::stoull(spec.substr(0, dash)), std::stoull(spec.substr(dash + 1))};
+}
 
 FaultProxy::FaultProxy(std::string upstream_host, int upstream_port)
     : upstream_host_(std::move(upstream_host)), upstream_port_(upstream_port) {
@@ -115,9 +149,9 @@ FaultProxy::~FaultProxy() {
 
 std::string FaultProxy::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-void FaultProxy::add(Fault fault) {
+void FaultProxy::add(Fault fault, std::string range) {
   std::lock_guard lock(mutex_);
-  faults_.push_back(std::move(fault));
+  faults_.push_back({std::move(fault), std::move(range)});
 }
 
 void FaultProxy::clear() {
@@ -125,12 +159,24 @@ void FaultProxy::clear() {
   faults_.clear();
 }
 
-bool FaultProxy::take_fault(const std::string& method, const std::string& target, Fault* out) {
+std::vector<ProxiedRequest> FaultProxy::log() const {
+  std::lock_guard lock(log_mutex_);
+  return log_;
+}
+
+void FaultProxy::clear_log() {
+  std::lock_guard lock(log_mutex_);
+  log_.clear();
+}
+
+bool FaultProxy::take_fault(const std::string& method, const std::string& target,
+                            const std::string& range, Fault* out) {
   std::lock_guard lock(mutex_);
-  for (auto& f : faults_) {
+  for (auto& [f, only_range] : faults_) {
     if (f.times == 0) continue;
     if (!f.method.empty() && f.method != method) continue;
     if (!f.path_contains.empty() && target.find(f.path_contains) == std::string::npos) continue;
+    if (!only_range.empty() && only_range != range) continue;
     if (f.times > 0) --f.times;
     *out = f;
     ++injected_;
@@ -159,8 +205,13 @@ void FaultProxy::serve(int client) {
     const size_t sp1 = head.find(' '), sp2 = head.find(' ', sp1 + 1);
     const std::string method = head.substr(0, sp1);
     const std::string target = head.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string range = header_value(head, "range");
     Fault fault;
-    const bool faulty = take_fault(method, target, &fault);
+    const bool faulty = take_fault(method, target, range, &fault);
+    {
+      std::lock_guard lock(log_mutex_);
+      log_.push_back({method, target, range, faulty});
+    }
     if (faulty && fault.kind == FaultKind::kStatus) {
       if (!send_all(client, status_reply(fault.status, fault.code))) break;
       continue;
@@ -188,7 +239,8 @@ void FaultProxy::serve(int client) {
     std::string response_head = response.substr(0, head_end + 4);
     for (const char* h : {"Connection: close\r\n", "connection: close\r\n"})
       if (size_t p = response_head.find(h); p != std::string::npos) response_head.erase(p, std::strlen(h));
-    const std::string response_body = response.substr(head_end + 4);
+    std::string response_body = response.substr(head_end + 4);
+    if (faulty && fault.kind == FaultKind::kCorruptBody) corrupt(response_body);
     if (faulty && (fault.kind == FaultKind::kResetMidBody || fault.kind == FaultKind::kTruncateBody)) {
       send_all(client, response_head);
       send_all(client, response_body.data(), response_body.size() / 2);
