@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "emulator/common/text.h"
 #include "emulator/outputs/record.h"
 #include "emulator/run/exit_codes.h"
 #include "emulator/run/job_runner.h"
@@ -51,6 +52,7 @@ struct Flags {
   std::string gpus;
   std::string python;
   int stop_grace = 120;
+  int s3_concurrency = 0;
   int instance_count = 0;
   std::string instance_type;
   int max_run = 0;
@@ -89,6 +91,7 @@ RunRequest request_from(const Flags& f) {
   if (!f.gpus.empty()) r.gpus = parse_gpus(f.gpus);
   r.python = f.python;
   r.stop_grace_s = f.stop_grace;
+  r.s3_concurrency = f.s3_concurrency;
   r.host_local_sm_env = f.host_local_sm_env;
   r.s3_endpoint = f.s3_endpoint;
   if (f.instance_count) r.overrides.instance_count = f.instance_count;
@@ -111,7 +114,7 @@ int cmd_validate_or_plan(const Flags& f, bool plan) {
     Json out = {{"valid", !errors}, {"problems", problems_json(p.problems)}};
     if (plan && !errors) out["plan"] = plan_json(p);
     if (!plan) out["CreateTrainingJob"] = p.job.create_training_job_request();
-    std::cout << out.dump(2) << "\n";
+    std::cout << json_text(out) << "\n";
   } else {
     Console con(false);
     con.problems(p.problems);
@@ -130,7 +133,7 @@ int cmd_describe(const std::string& job, const std::string& jobs_dir, bool json)
   }
   Json record = JobRecord::load(file);
   if (json) {
-    std::cout << record.dump(2) << "\n";
+    std::cout << json_text(record) << "\n";
     return kExitCompleted;
   }
   std::cout << record.value("TrainingJobName", "") << ": " << record.value("TrainingJobStatus", "") << " ("
@@ -160,7 +163,7 @@ int cmd_list(const std::string& jobs_dir, bool json) {
     }
   }
   if (json) {
-    std::cout << Json{{"TrainingJobSummaries", jobs}}.dump(2) << "\n";
+    std::cout << json_text(Json{{"TrainingJobSummaries", jobs}}) << "\n";
   } else {
     for (const auto& j : jobs)
       std::printf("%-64s %-10s %s\n", j["TrainingJobName"].get<std::string>().c_str(),
@@ -179,6 +182,8 @@ int main(int argc, char** argv) {
   add_spec_flags(run, f);
   run->add_option("--stop-grace", f.stop_grace, "seconds between SIGTERM and SIGKILL when stopping (default 120)")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--s3-concurrency", f.s3_concurrency, "S3 requests in flight per transfer (default 8)")
+      ->check(CLI::Range(1, 64));
   auto* validate = app.add_subcommand("validate", "report every problem of a spec; exit 2 when there is an error");
   add_spec_flags(validate, f);
   auto* plan = app.add_subcommand("plan", "print the rank table and the exact mpirun argv; runs nothing");
@@ -204,7 +209,7 @@ int main(int argc, char** argv) {
       Console con(f.json);
       Json record;
       int rc = run_job(request_from(f), con, &record);
-      if (f.json) std::cout << (record.is_null() ? Json::object() : record).dump(2) << "\n";
+      if (f.json) std::cout << json_text(record.is_null() ? Json::object() : record) << "\n";
       return rc;
     }
     if (*validate) return cmd_validate_or_plan(f, false);

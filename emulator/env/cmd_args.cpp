@@ -65,9 +65,10 @@ std::vector<std::string> entry_command(const EntryCommandInput& in) {
       break;
     }
     case EntryKind::kShellScript:
-      // TK: /bin/sh -c "./entry args"; here the script is interpreted by sh but the
-      // arguments stay separate argv entries.
-      cmd = {"/bin/sh", "./" + in.entry_point};
+      // TK: /bin/sh -c "./entry args" (after chmod): the script's own shebang chooses the
+      // interpreter, and sh runs a script without one. The same here, with the arguments passed
+      // as separate argv entries instead of text sh would re-split.
+      cmd = {"/bin/sh", "-c", "exec \"$0\" \"$@\"", "./" + in.entry_point};
       break;
     case EntryKind::kExecutable:
       cmd = {"./" + in.entry_point};

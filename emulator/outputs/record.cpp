@@ -2,6 +2,7 @@
 
 #include "emulator/common/error.h"
 #include "emulator/common/fs.h"
+#include "emulator/common/text.h"
 
 namespace smplocal {
 
@@ -35,7 +36,8 @@ void JobRecord::transition(const std::string& primary, const std::string& second
   record_["LastModifiedTime"] = iso_utc(at);
 }
 
-void JobRecord::set_failure_reason(const std::string& reason) { record_["FailureReason"] = reason.substr(0, 1024); }
+// SageMaker keeps the first 1024 characters; rank output may hold any bytes, JSON needs UTF-8.
+void JobRecord::set_failure_reason(const std::string& reason) { record_["FailureReason"] = utf8_prefix(reason, 1024); }
 
 void JobRecord::set_model_artifacts(const std::string& uri) {
   record_["ModelArtifacts"] = {{"S3ModelArtifacts", uri}};
@@ -54,7 +56,7 @@ void JobRecord::set_local(const std::string& key, const Json& value) {
   record_["SmpLocal"][key] = value;
 }
 
-void JobRecord::save() const { write_file_atomic(file_, record_.dump(2) + "\n"); }
+void JobRecord::save() const { write_file_atomic(file_, json_text(record_) + "\n"); }
 
 Json JobRecord::load(const std::filesystem::path& file) {
   Json j = Json::parse(read_file(file), nullptr, false);

@@ -155,7 +155,8 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   // Stage.
   status("InProgress", "Downloading", "Downloading input data");
   std::unique_ptr<S3Session> s3;
-  if (job_uses_s3(p.job)) s3 = std::make_unique<S3Session>(req.s3_endpoint, con.json_mode(), [&](const std::string& l) { con.info(l); });
+  if (job_uses_s3(p.job)) s3 = std::make_unique<S3Session>(req.s3_endpoint, con.json_mode(), [&](const std::string& l) { con.info(l); },
+                                    req.s3_concurrency);
   std::unique_ptr<LocalCheckpoints> local_checkpoints;
   std::vector<fs::path> checkpoint_dirs;
   try {

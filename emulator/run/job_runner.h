@@ -22,6 +22,7 @@ struct RunRequest {
   std::string python;
   int stop_grace_s = 120;
   bool host_local_sm_env = false;
+  int s3_concurrency = 0;           // --s3-concurrency; 0 = the S3 client's default
   std::string s3_endpoint;          // --s3-endpoint; empty = AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS
 };
 

@@ -1,5 +1,9 @@
 #include "emulator/stage/s3_stage.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
 #include "emulator/common/error.h"
 #include "emulator/s3/channel.h"
 #include "emulator/s3/checkpoint_sync.h"
@@ -15,6 +19,18 @@ namespace smplocal {
 namespace fs = std::filesystem;
 namespace s3 = smp::s3;
 
+namespace {
+
+// "12.0 MiB in 0.41 s, 29.3 MiB/s"
+std::string transfer_text(uint64_t bytes, std::chrono::steady_clock::time_point start) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " in %.2f s, ", seconds);
+  return s3::format_bytes(bytes) + buf + s3::format_rate(static_cast<double>(bytes) / std::max(seconds, 1e-6));
+}
+
+}  // namespace
+
 bool job_uses_s3(const TrainingJob& job) {
   auto is_s3 = [](const std::string& s) { return s.rfind("s3://", 0) == 0; };
   for (const auto& c : job.channels)
@@ -23,8 +39,23 @@ bool job_uses_s3(const TrainingJob& job) {
          (job.checkpoint && job.checkpoint->is_s3());
 }
 
-S3Session::S3Session(std::string endpoint, bool quiet, std::function<void(const std::string&)> log)
-    : endpoint_(std::move(endpoint)), quiet_(quiet), log_(std::move(log)) {}
+S3Session::S3Session(std::string endpoint, bool quiet, std::function<void(const std::string&)> log,
+                     int concurrency)
+    : endpoint_(std::move(endpoint)), quiet_(quiet), log_(std::move(log)), concurrency_(concurrency) {}
+
+s3::TransferOptions S3Session::transfer_options() const {
+  s3::TransferOptions options;
+  if (concurrency_ > 0) options.concurrency = concurrency_;
+  return options;
+}
+
+void S3Session::resolve_channels(const std::vector<ChannelSpec>& channels) {
+  for (const auto& channel : channels) {
+    if (!channel.is_s3()) continue;
+    resolved_[channel.name] = s3::resolve_channel(client(), s3::S3Uri::parse(channel.uri),
+                                                  s3::parse_s3_data_type(channel.s3_data_type));
+  }
+}
 
 S3Session::~S3Session() = default;
 
@@ -46,9 +77,10 @@ s3::Client& S3Session::client() {
 }
 
 void S3Session::stage_channel(const ChannelSpec& channel, const std::vector<std::string>& hosts, const JobDir& dir) {
-  s3::S3Uri uri = s3::S3Uri::parse(channel.uri);
-  auto objects = s3::resolve_channel(client(), uri, s3::parse_s3_data_type(channel.s3_data_type));
-  s3::TransferOptions options;
+  auto found = resolved_.find(channel.name);
+  if (found == resolved_.end()) resolve_channels({channel});
+  const std::vector<s3::ChannelObject>& objects = resolved_.at(channel.name);
+  s3::TransferOptions options = transfer_options();
   s3::TtyProgressPrinter printer("channel " + channel.name, quiet_);
   options.progress = printer.callback();
   s3::TransferManager tm(client(), options);
@@ -80,20 +112,29 @@ void S3Session::stage_channel(const ChannelSpec& channel, const std::vector<std:
 void S3Session::fetch(const std::string& uri, const fs::path& dest) {
   s3::S3Uri u = s3::S3Uri::parse(uri);
   fs::create_directories(dest.parent_path());
-  auto info = client().download_file(u.bucket, u.key, dest);
-  summaries_.push_back("downloaded " + uri + " (" + s3::format_bytes(info.size) + ")");
+  s3::TransferOptions options = transfer_options();
+  s3::TtyProgressPrinter printer(u.key.substr(u.key.rfind('/') + 1), quiet_);
+  options.progress = printer.callback();
+  const auto start = std::chrono::steady_clock::now();
+  auto info = client().download_file(u.bucket, u.key, dest, options);
+  summaries_.push_back("downloaded " + uri + " (" + transfer_text(info.size, start) + ")");
   log_(summaries_.back());
 }
 
 void S3Session::upload(const fs::path& source, const std::string& uri) {
   s3::S3Uri u = s3::S3Uri::parse(uri);
-  client().put_file(u.bucket, u.key, source);
-  summaries_.push_back("uploaded " + uri + " (" + s3::format_bytes(fs::file_size(source)) + ")");
+  s3::TransferOptions options = transfer_options();
+  s3::TtyProgressPrinter printer(source.filename().string(), quiet_);
+  options.progress = printer.callback();
+  const auto start = std::chrono::steady_clock::now();
+  client().put_file(u.bucket, u.key, source, options);
+  summaries_.push_back("uploaded " + uri + " (" + transfer_text(fs::file_size(source), start) + ")");
   log_(summaries_.back());
 }
 
 void S3Session::start_checkpoints(const std::string& uri, const std::vector<fs::path>& host_dirs) {
   s3::CheckpointSyncOptions options;
+  options.transfer = transfer_options();
   options.log = log_;
   checkpoint_uri_ = uri;
   checkpoint_hosts_ = host_dirs.size();

@@ -5,11 +5,14 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "emulator/s3/channel.h"
+#include "emulator/s3/transfer_options.h"
 #include "emulator/spec/job.h"
 #include "emulator/stage/job_dir.h"
 
@@ -24,16 +27,21 @@ namespace smplocal {
 class S3Session {
  public:
   // `endpoint`: --s3-endpoint (empty = AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS). `quiet`:
-  // no TTY progress (--json).
-  S3Session(std::string endpoint, bool quiet, std::function<void(const std::string&)> log);
+  // no TTY progress (--json). `concurrency`: requests in flight per transfer (--s3-concurrency;
+  // 0 = the client's default).
+  S3Session(std::string endpoint, bool quiet, std::function<void(const std::string&)> log,
+            int concurrency = 0);
   ~S3Session();
 
   // Resolves endpoint, region and credentials without any request; throws smp::s3::S3Error.
   const smp::s3::ClientConfig& config();
   smp::s3::Client& client();
 
-  // Downloads an S3 channel into every host's input/data/<name> (FullyReplicated: once into the
-  // job's data cache, then hard-linked per host; ShardedByS3Key: each host's share directly).
+  // Lists every S3 channel of the job (prefix listing or manifest) and checks each key's local
+  // path, so a key that would escape its channel directory is refused before anything is written.
+  void resolve_channels(const std::vector<ChannelSpec>& channels);
+  // Downloads a resolved S3 channel into every host's input/data/<name> (FullyReplicated: once
+  // into the job's data cache, then hard-linked per host; ShardedByS3Key: each host's share).
   void stage_channel(const ChannelSpec& channel, const std::vector<std::string>& hosts, const JobDir& dir);
   // s3://.../sourcedir.tar.gz → a local file.
   void fetch(const std::string& uri, const std::filesystem::path& dest);
@@ -52,12 +60,16 @@ class S3Session {
   std::string endpoint_;
   bool quiet_;
   std::function<void(const std::string&)> log_;
+  int concurrency_;
+  std::map<std::string, std::vector<smp::s3::ChannelObject>> resolved_;  // channel name → objects
   std::unique_ptr<smp::s3::ClientConfig> config_;
   std::unique_ptr<smp::s3::Client> client_;
   std::unique_ptr<smp::s3::CheckpointSync> checkpoints_;
   std::string checkpoint_uri_;
   size_t checkpoint_hosts_ = 0;
   std::vector<std::string> summaries_;
+
+  smp::s3::TransferOptions transfer_options() const;
 };
 
 // Whether the job touches S3 at all (then credentials are checked before anything runs).

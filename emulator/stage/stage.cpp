@@ -96,6 +96,8 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
                                                   "Pick another job name, or remove the old job.");
   fs::create_directories(dir.logs());
   fs::create_directories(dir.rank_traces());
+  // S3 channels are listed (and their keys checked) before anything is written or uploaded.
+  if (s3) s3->resolve_channels(job.channels);
   try {
     int hosts = static_cast<int>(plan.hosts.size());
     std::string hosts_file = etc_hosts_content(hosts);
@@ -148,6 +150,8 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
   } catch (...) {
     std::error_code ec;
     fs::remove_all(dir.root / "hosts", ec);
+    fs::remove_all(dir.data_cache(), ec);
+    fs::remove_all(dir.root / "code", ec);
     throw;
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -76,7 +76,8 @@ SuperviseResult supervise(std::vector<SupervisedProcess> processes, const Superv
     for (const auto& s : streams) fds.push_back({s.fd, POLLIN, 0});
     fds.push_back({sfd, POLLIN, 0});
     auto now = Clock::now();
-    auto next = result.stop == StopCause::kNone ? deadline : kill_at;  // no spinning during the grace period
+    // No spinning during a grace period: wake for the deadline or the end of the grace.
+    auto next = std::min(result.stop == StopCause::kNone ? deadline : kNever, kill_at);
     int timeout = static_cast<int>(std::clamp<long long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count(), 0, 250));
     int rc = poll(fds.data(), fds.size(), timeout);
@@ -119,13 +120,19 @@ SuperviseResult supervise(std::vector<SupervisedProcess> processes, const Superv
         result.exit_code = code;
         result.signal = sig;
         result.failed_host = it->second;
-        // Per-host runner: one host failing fails the job; stop the others now.
-        if (processes.size() > 1) signal_descendants(getpid(), SIGTERM, false);
+        // Per-host runner: one host failing fails the job; stop the others now, with the same
+        // grace before SIGKILL as any stop.
+        if (processes.size() > 1) {
+          signal_descendants(getpid(), SIGTERM, false);
+          if (kill_at == kNever) kill_at = Clock::now() + o.stop_grace;
+        }
       }
       running.erase(it);
     }
     now = Clock::now();
-    if (now >= deadline && result.stop == StopCause::kNone && !running.empty()) begin_stop(StopCause::kMaxRuntime);
+    const bool failing = result.exit_code != 0 || result.signal != 0;  // already on its way out
+    if (now >= deadline && result.stop == StopCause::kNone && !failing && !running.empty())
+      begin_stop(StopCause::kMaxRuntime);
     if (kill_at != kNever && now >= kill_at && !running.empty()) {
       result.killed_after_grace = true;
       signal_descendants(getpid(), SIGKILL, false);

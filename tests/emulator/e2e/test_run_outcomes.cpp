@@ -127,6 +127,45 @@ TEST_CASE("no distribution: one process per host, tagged by host", "[e2e]") {
   fs::remove(spec);
 }
 
+TEST_CASE("no distribution: a failing host fails the job; hosts ignoring SIGTERM are killed", "[e2e]") {
+  if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
+  JobsDir jobs;
+  fs::path spec = jobs.path.string() + "-plain-fail.json";
+  std::ofstream(spec) << R"({"entry_point": "behave.py", "source_dir": ")" << fixture("jobs/behave/src").string()
+                      << R"(", "instance_type": "ml.m5.xlarge", "instance_count": 2, "framework_version": "1.13.1",
+    "py_version": "py39", "job_name": "plain-fail-e2e"})";
+  std::string marker = unique_marker();
+  auto r = smp_local({"run", spec.string(), "--jobs-dir", jobs.path.string(), "--json", "--max-run", "60",
+                      "--stop-grace", "2", "-H", "fail-host=algo-2", "-H", "fail-after=2", "-H", "sleep=120",
+                      "-H", "ignore-term=1",
+                      "-H", "marker=" + marker});
+  INFO(r.err);
+  CHECK(r.exit_code == 3);  // Failed, not Stopped by max_run
+  Json record = Json::parse(r.out);
+  CHECK(record["TrainingJobStatus"] == "Failed");
+  CHECK(record["FailureReason"].get<std::string>().find("ValueError: rank 0 cannot continue") != std::string::npos);
+  CHECK(r.err.find("remaining processes were killed (SIGKILL)") != std::string::npos);
+  CHECK(processes_with(marker) == 0);
+  fs::remove(spec);
+}
+
+TEST_CASE("ranks ignoring SIGTERM are killed when the stop grace ends", "[e2e]") {
+  if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
+  JobsDir jobs;
+  std::string marker = unique_marker();
+  auto start = Clock::now();
+  auto r = smp_local({"run", fixture("jobs/behave/job.json").string(), "--jobs-dir", jobs.path.string(), "--json",
+                      "--max-run", "2", "--stop-grace", "2", "-H", "sleep=120", "-H", "ignore-term=1",
+                      "-H", "marker=" + marker});
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  INFO(r.err);
+  CHECK(r.exit_code == 4);
+  CHECK(Json::parse(r.out)["SecondaryStatus"] == "MaxRuntimeExceeded");
+  CHECK(r.err.find("remaining processes were killed (SIGKILL)") != std::string::npos);
+  CHECK(seconds < 60);
+  CHECK(processes_with(marker) == 0);
+}
+
 TEST_CASE("plan prints the seed job's rank table", "[e2e]") {
   fs::path spec = fs::temp_directory_path() / ("seed-" + std::to_string(getpid()) + ".json");
   std::ofstream(spec) << R"({"entry_point": "whoami.py", "source_dir": ")" << fixture("jobs/whoami/src").string()

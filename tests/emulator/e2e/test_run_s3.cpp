@@ -86,10 +86,12 @@ TEST_CASE("S3 channels, code, artifacts and checkpoints across 2 hosts", "[e2e][
   Json rank1 = read_json(job / "hosts/algo-2/opt/ml/output/data/rank-1.json");
   Json rank0 = read_json(job / "hosts/algo-1/opt/ml/output/data/rank-0.json");
   // S3Prefix without a trailing slash keeps the key's basename (the real service's rule).
-  CHECK(rank1["channel_files"]["train"] == Json::parse(R"(["train", "train/data.csv", "train/sub", "train/sub/nested.txt"])"));
+  for (const Json* rank : {&rank0, &rank1}) {  // FullyReplicated: every host has every object
+    CHECK((*rank)["channel_files"]["train"] == Json::parse(R"(["train", "train/data.csv", "train/sub", "train/sub/nested.txt"])"));
+    CHECK((*rank)["channel_files"]["manifest"] == Json::parse(R"(["shards", "shards/part-1.txt", "train", "train/data.csv"])"));
+  }
   CHECK(rank0["channel_files"]["sharded"] == Json::parse(R"(["part-0.txt", "part-2.txt", "part-4.txt"])"));
   CHECK(rank1["channel_files"]["sharded"] == Json::parse(R"(["part-1.txt", "part-3.txt"])"));
-  CHECK(rank1["channel_files"]["manifest"] == Json::parse(R"(["shards", "shards/part-1.txt", "train", "train/data.csv"])"));
   CHECK(rank0["channel_files"]["msharded"] == Json::parse(R"(["shards", "shards/part-1.txt"])"));
   CHECK(rank1["channel_files"]["msharded"] == Json::parse(R"(["train", "train/data.csv"])"));
   // The seeded checkpoint reached every host.
@@ -137,6 +139,42 @@ TEST_CASE("S3 channels, code, artifacts and checkpoints across 2 hosts", "[e2e][
   CHECK(r.err.find(kSecret) == std::string::npos);
   auto d = smp_local({"describe", "s3-e2e", "--jobs-dir", jobs.path.string(), "--json"});
   CHECK(d.out.find(kSecret) == std::string::npos);
+}
+
+TEST_CASE("a channel key escaping its directory fails the job before anything is written", "[e2e][s3]") {
+  S3Env e = s3_env();
+  if (!e.ok()) SKIP("no S3 test server: run scripts/s3/start-servers.sh (scripts/test.sh does)");
+  std::string bucket = "trav-" + std::to_string(getpid());
+  REQUIRE(aws(e, {"s3", "mb", "s3://" + bucket}).exit_code == 0);
+  REQUIRE(aws(e, {"s3", "cp", "--recursive", fixture("data/tiny/train").string(), "s3://" + bucket + "/data/train/"}).exit_code == 0);
+  JobsDir jobs;
+  fs::path manifest = jobs.path.string() + "-bad-manifest.json";
+  std::ofstream(manifest) << R"([{"prefix": "s3://)" << bucket << R"(/data/"}, "train/data.csv", "../../../etc/cron.d/x"])";
+  REQUIRE(aws(e, {"s3", "cp", manifest.string(), "s3://" + bucket + "/manifests/bad.json"}).exit_code == 0);
+  fs::remove(manifest);
+  fs::path spec = jobs.path.string() + "-trav.json";
+  std::string b = "s3://" + bucket;
+  // The good channel comes first: it must not be downloaded either.
+  std::ofstream(spec) << R"({"entry_point": "whoami.py", "source_dir": ")" << fixture("jobs/whoami/src").string() << R"(",
+    "instance_type": "ml.g4dn.12xlarge", "instance_count": 2, "framework_version": "1.13.1", "py_version": "py39",
+    "job_name": "trav-e2e", "distribution": {"mpi": {"enabled": true, "processes_per_host": 1}},
+    "inputs": {"a-good": ")" << b << R"(/data/train/",
+               "b-bad": {"s3_data": ")" << b << R"(/manifests/bad.json", "s3_data_type": "ManifestFile"}},
+    "output_path": ")" << b << R"(/out"})";
+  auto r = smp_local({"run", spec.string(), "--jobs-dir", jobs.path.string(), "--json", "--s3-endpoint", e.endpoint,
+                      "--s3-concurrency", "2"}, creds());
+  INFO(r.err);
+  CHECK(r.exit_code == 3);
+  Json record = Json::parse(r.out);
+  CHECK(record["TrainingJobStatus"] == "Failed");
+  CHECK(record["FailureReason"].get<std::string>().find("../../../etc/cron.d/x") != std::string::npos);
+  fs::path job = jobs.path / "trav-e2e";
+  CHECK_FALSE(fs::exists(job / "hosts"));
+  CHECK_FALSE(fs::exists(job / "data"));
+  CHECK_FALSE(fs::exists(job / "code"));
+  // Nor was the source uploaded.
+  CHECK(aws(e, {"s3", "ls", "--recursive", b + "/"}).out.find("trav-e2e") == std::string::npos);
+  fs::remove(spec);
 }
 
 TEST_CASE("a wrong secret fails the job with an authentication error, not the secret", "[e2e][s3]") {

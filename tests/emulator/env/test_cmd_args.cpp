@@ -1,6 +1,12 @@
 // mapping.to_cmd_args edge cases and the entry command.
 #include <catch2/catch_test_macros.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "emulator/common/process.h"
 #include "emulator/env/cmd_args.h"
 
 using namespace smplocal;
@@ -39,10 +45,34 @@ TEST_CASE("entry commands per entry point type", "[cmd_args]") {
   CHECK(entry_command(in) == V{"/usr/bin/python3", "-m", "mpi4py", "-m", "train", "--epochs", "1"});
   in.entry_point = "run.sh";
   in.kind = entry_kind(in.entry_point, false);
-  CHECK(entry_command(in) == V{"/bin/sh", "./run.sh", "--epochs", "1"});
+  CHECK(entry_command(in) == V{"/bin/sh", "-c", "exec \"$0\" \"$@\"", "./run.sh", "--epochs", "1"});
   in.entry_point = "fashion_mnist";
   in.kind = entry_kind(in.entry_point, false);
   CHECK(entry_command(in) == V{"./fashion_mnist", "--epochs", "1"});
+}
+
+TEST_CASE("a shell-script entry point runs by its shebang, or by sh without one, args byte-exact", "[cmd_args]") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("entry-sh-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // [[ ]] is bash only: under dash this script would fail.
+  std::ofstream(dir / "bash.sh") << "#!/bin/bash\n[[ -n \"$BASH_VERSION\" ]] && printf '<%s>' \"$@\"\n";
+  std::ofstream(dir / "plain.sh") << "printf '[%s]' \"$@\"\n";
+  for (const char* f : {"bash.sh", "plain.sh"})
+    fs::permissions(dir / f, fs::perms::owner_all, fs::perm_options::add);  // TK chmods the entry point
+  const V args = {"--msg", "a b;$(rm -rf x)'\"", "--empty", ""};
+  EntryCommandInput in;
+  in.user_args = args;
+  in.entry_point = "bash.sh";
+  in.kind = entry_kind(in.entry_point, false);
+  auto r = run_capture(entry_command(in), std::chrono::seconds(10), std::nullopt, dir.string());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "<--msg><a b;$(rm -rf x)'\"><--empty><>");
+  in.entry_point = "plain.sh";
+  r = run_capture(entry_command(in), std::chrono::seconds(10), std::nullopt, dir.string());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "[--msg][a b;$(rm -rf x)'\"][--empty][]");
+  fs::remove_all(dir);
 }
 
 TEST_CASE("arguments a shell would re-split are detected", "[cmd_args]") {

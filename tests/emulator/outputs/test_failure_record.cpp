@@ -50,3 +50,18 @@ TEST_CASE("status transitions, failure reason cut at 1024 characters", "[outputs
   CHECK(j.dump().find("hunter2") == std::string::npos);
   CHECK(status_line(t0, "Starting", "Starting the training job") == "2024-05-01 12:00:00 Starting - Starting the training job");
 }
+
+TEST_CASE("a failure reason of arbitrary bytes is cut at a character and saved as valid JSON", "[outputs]") {
+  Problems p;
+  TrainingJob job = parse_estimator(Json::parse(R"({"entry_point": "t.py", "instance_type": "ml.p3.2xlarge",
+      "image_uri": "x", "job_name": "rec"})"), {}, test_context("/s"), p);
+  auto file = std::filesystem::temp_directory_path() / ("record-utf8-" + std::to_string(::getpid()) + ".json");
+  JobRecord r(job, file, test_context("/").now);
+  // A rank's stderr: 1023 ASCII bytes, then a two-byte character across the 1024-byte mark and a
+  // stray invalid byte — cutting bytes would leave half a character, which JSON cannot hold.
+  r.set_failure_reason(std::string(1023, 'x') + "\xC3\xA9 \xFF tail");
+  REQUIRE_NOTHROW(r.save());
+  Json j = JobRecord::load(file);
+  std::filesystem::remove(file);
+  CHECK(j["FailureReason"].get<std::string>() == std::string(1023, 'x') + "\xC3\xA9");
+}
