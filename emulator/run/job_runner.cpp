@@ -180,6 +180,7 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
     record.set_local("staging_seconds", sr.seconds);
   } catch (const std::exception& e) {
     record.set_failure_reason(std::string("ClientError: ") + e.what());
+    if (s3) record.set_local("s3", s3->summaries());
     con.warn(e.what());
     status("Failed", "Failed", "Training job failed");
     return finish(kExitFailed);

@@ -77,8 +77,7 @@ s3::Client& S3Session::client() {
 }
 
 void S3Session::stage_channel(const ChannelSpec& channel, const std::vector<std::string>& hosts, const JobDir& dir) {
-  auto found = resolved_.find(channel.name);
-  if (found == resolved_.end()) resolve_channels({channel});
+  if (!resolved_.count(channel.name)) resolve_channels({channel});
   const std::vector<s3::ChannelObject>& objects = resolved_.at(channel.name);
   s3::TransferOptions options = transfer_options();
   s3::TtyProgressPrinter printer("channel " + channel.name, quiet_);

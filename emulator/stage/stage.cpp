@@ -56,7 +56,8 @@ void stage_code(const std::string& code_source, const std::string& entry_point, 
     throw Error("the code location " + code_source + " is neither a directory nor a file.");
   }
   fs::path entry = code_dir / entry_point;
-  if (fs::is_regular_file(entry) && entry_kind(entry_point, false) == EntryKind::kExecutable)
+  const EntryKind kind = entry_kind(entry_point, false);
+  if (fs::is_regular_file(entry) && (kind == EntryKind::kExecutable || kind == EntryKind::kShellScript))
     fs::permissions(entry, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                     fs::perm_options::add);  // TK chmods non-Python entry points before running them
 }

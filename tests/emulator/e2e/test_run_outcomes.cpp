@@ -166,6 +166,16 @@ TEST_CASE("ranks ignoring SIGTERM are killed when the stop grace ends", "[e2e]")
   CHECK(processes_with(marker) == 0);
 }
 
+TEST_CASE("a shell-script entry point that is not executable in the source runs (chmod as the toolkit)", "[e2e]") {
+  JobsDir jobs;
+  fs::path script = fixture("jobs/trivial/src/noop.sh");
+  REQUIRE((fs::status(script).permissions() & fs::perms::owner_exec) == fs::perms::none);
+  auto r = smp_local({"run", fixture("jobs/trivial/job.json").string(), "--jobs-dir", jobs.path.string(), "--json"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(Json::parse(r.out)["TrainingJobStatus"] == "Completed");
+}
+
 TEST_CASE("plan prints the seed job's rank table", "[e2e]") {
   fs::path spec = fs::temp_directory_path() / ("seed-" + std::to_string(getpid()) + ".json");
   std::ofstream(spec) << R"({"entry_point": "whoami.py", "source_dir": ")" << fixture("jobs/whoami/src").string()

@@ -1,6 +1,10 @@
 // Estimator kwargs → CreateTrainingJob: the SDK's hyperparameter translation and naming.
 #include <catch2/catch_test_macros.hpp>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "emulator/spec/spec.h"
 #include "tests/emulator/support.h"
 
@@ -173,4 +177,98 @@ TEST_CASE("the SDK's validation messages", "[spec][validation]") {
   CHECK(has_message(problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p3.2xlarge", "image_uri": "x",
                     "environment": {"N": 1}})"),
                     "Invalid type for parameter Environment.N, value: 1, valid types: <class 'str'>"));
+}
+
+TEST_CASE("the SDK's validation messages for data parallel, torch_distributed and config files", "[spec][validation]") {
+  auto problems_of = [](const std::string& text) {
+    Problems p;
+    parse_estimator(Json::parse(text), {}, test_context("/s"), p);
+    return p;
+  };
+  CHECK(has_message(problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p3.2xlarge", "image_uri": "x",
+                    "distribution": {"instance_groups": [], "mpi": {"enabled": true}}})"),
+                    "Instance groups not specified in the estimator !"));
+  CHECK(has_message(problems_of(R"({"entry_point": "t.py", "image_uri": "x",
+                    "distribution": {"smdistributed": {"dataparallel": {"enabled": true}}}})"),
+                    "Please specify an instance_type for smdataparallel.\n"));
+  CHECK(has_message(problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p3.16xlarge", "framework_version": "1.8.1",
+                    "py_version": "py2", "distribution": {"smdistributed": {"dataparallel": {"enabled": true}}}})"),
+                    "Provided py_version py2 is not supported by smdataparallel.\nPlease specify py_version>=py3"));
+  CHECK(has_message(problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p4d.24xlarge", "framework_version": "2.0.0",
+                    "py_version": "py2", "distribution": {"torch_distributed": {"enabled": true}}})"),
+                    "Provided py_version py2 is not supported by torch_distributed.\nPlease specify py_version>=py3\n"));
+  const std::string dlc = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.0.1-gpu-py310-cu121-ubuntu20.04-sagemaker";
+  CHECK(has_message(problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p4d.24xlarge", "image_uri": ")" + dlc +
+                                R"(", "distribution": {"smdistributed": {"modelparallel": {"enabled": true,
+                    "parameters": {"partitions": 2}}}, "mpi": {"enabled": true}}})"),
+                    "SMDistributed is currently incompatible with DLC image: " + dlc +
+                        ". (Could be due to CUDA version being greater than 11.)"));
+  auto bad = std::filesystem::temp_directory_path() / ("mp-bad-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(bad) << "{partitions: 2";
+  CHECK(has_message(problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p3.2xlarge", "image_uri": "x",
+                    "distribution": {"smdistributed": {"modelparallel": {"enabled": true, "parameters": ")" +
+                                bad.string() + R"("}}}})"),
+                    "Cannot parse " + bad.string() + " as a json file."));
+  std::filesystem::remove(bad);
+  // A warning, not an error: the SDK refuses local paths outside local mode; smp-local stages them.
+  Problems local = problems_of(R"({"entry_point": "t.py", "instance_type": "ml.p3.2xlarge", "image_uri": "x",
+                                 "inputs": {"train": "/data/train"}})");
+  CHECK(has_message(local, "File URIs are supported in local mode only. Please use a S3 URI instead."));
+  CHECK_FALSE(smp::core::has_errors(local));
+}
+
+TEST_CASE("a CreateTrainingJob request: channels, outputs, checkpoints, limits and overrides", "[spec]") {
+  const char* request = R"({
+    "TrainingJobName": "ctj-1",
+    "AlgorithmSpecification": {"TrainingImage": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:1.13.1-gpu-py39",
+                               "TrainingInputMode": "File"},
+    "RoleArn": "arn:aws:iam::111122223333:role/SageMakerRole",
+    "HyperParameters": {"sagemaker_program": "\"train.py\"", "sagemaker_submit_directory": "\"code\"",
+                        "epochs": "3", "sagemaker_mpi_enabled": "true"},
+    "InputDataConfig": [
+      {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/train/",
+       "S3DataDistributionType": "ShardedByS3Key"}}, "ContentType": "text/csv"},
+      {"ChannelName": "test", "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "s3://b/m.json"}}}],
+    "OutputDataConfig": {"S3OutputPath": "s3://b/out"},
+    "CheckpointConfig": {"S3Uri": "s3://b/ckpt/", "LocalPath": "/opt/ml/checkpoints/run"},
+    "ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 2, "VolumeSizeInGB": 100},
+    "StoppingCondition": {"MaxRuntimeInSeconds": 7200},
+    "Environment": {"MODE": "fast"}
+  })";
+  Problems p;
+  TrainingJob job = parse_create_training_job(Json::parse(request), {}, test_context("/specs"), p);
+  INFO(p.size());
+  CHECK_FALSE(smp::core::has_errors(p));
+  CHECK(job.format == SpecFormat::kCreateTrainingJob);
+  CHECK(job.name == "ctj-1");
+  CHECK(job.instance_type == "ml.p4d.24xlarge");
+  CHECK(job.instance_count == 2);
+  CHECK(job.max_runtime_s == 7200);
+  CHECK(job.output_path == "s3://b/out");
+  REQUIRE(job.checkpoint);
+  CHECK(job.checkpoint->uri == "s3://b/ckpt/");
+  CHECK(job.checkpoint->local_path == "/opt/ml/checkpoints/run");
+  REQUIRE(job.channels.size() == 2);
+  CHECK(job.channels[0].name == "train");
+  CHECK(job.channels[0].distribution == "ShardedByS3Key");
+  CHECK(job.channels[0].content_type == std::optional<std::string>("text/csv"));
+  CHECK(job.channels[1].s3_data_type == "ManifestFile");
+  CHECK(job.channels[1].distribution == "FullyReplicated");
+  CHECK(job.code_source == "/specs/code");  // relative to the request file
+  CHECK(job.entry_point == "train.py");
+  CHECK(job.environment["MODE"] == "fast");
+  CHECK(job.hyperparameters["epochs"] == "3");  // values stay the strings the API holds
+
+  SpecOverrides o;
+  o.instance_count = 1;
+  o.max_run = 60;
+  o.hyperparameters = {{"epochs", "5"}};
+  o.channels = {{"test", "/data/test"}};
+  Problems p2;
+  TrainingJob over = parse_create_training_job(Json::parse(request), o, test_context("/specs"), p2);
+  CHECK(over.instance_count == 1);
+  CHECK(over.max_runtime_s == 60);
+  CHECK(over.hyperparameters["epochs"] == "5");
+  REQUIRE(over.channels.size() == 2);
+  CHECK(over.channels[1].uri == "/data/test");
 }
