@@ -70,9 +70,12 @@ ParallelGzipWriter::ParallelGzipWriter(int fd, unsigned threads, int level,
                        " is out of range: use 1 KiB .. 256 MiB (128 KiB is a good default)");
   }
   if (threads == 0) threads = available_cores();
+  // One thread: the caller compresses and writes each block itself (same bytes). Handing blocks
+  // to a worker and a writer thread would only add wake-ups, which cost most for small archives.
+  inline_ = threads == 1;
   // Two blocks per worker keep every worker busy while the writer drains; +2 for the block being
   // filled and the one being written. This pool is the whole memory bound.
-  const std::size_t pool = 2 * static_cast<std::size_t>(threads) + 2;
+  const std::size_t pool = inline_ ? 1 : 2 * static_cast<std::size_t>(threads) + 2;
   for (std::size_t i = 0; i < pool; ++i) {
     auto b = std::make_unique<Block>();
     b->in.resize(kWindow + block_size_);
@@ -80,6 +83,12 @@ ParallelGzipWriter::ParallelGzipWriter(int fd, unsigned threads, int level,
     blocks_.push_back(std::move(b));
   }
   tail_.reserve(kWindow);
+  if (inline_) {
+    if (deflateInit2(&z_, level_, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw ArchiveError("zlib could not start a compressor (out of memory?)");
+    z_ready_ = true;
+    return;
+  }
   // Threads start last: everything they touch exists by now.
   try {
     writer_ = std::thread([this] { writer_loop(); });
@@ -90,7 +99,10 @@ ParallelGzipWriter::ParallelGzipWriter(int fd, unsigned threads, int level,
   }
 }
 
-ParallelGzipWriter::~ParallelGzipWriter() { stop_threads(); }
+ParallelGzipWriter::~ParallelGzipWriter() {
+  stop_threads();
+  if (z_ready_) deflateEnd(&z_);
+}
 
 void ParallelGzipWriter::stop_threads() {
   {
@@ -159,6 +171,12 @@ void ParallelGzipWriter::submit(bool last) {
     tail_.insert(tail_.end(), data, data + b->len);
     if (tail_.size() > kWindow) tail_.erase(tail_.begin(), tail_.end() - kWindow);
   }
+  if (inline_) {
+    compress_block(z_, *b);
+    emit_block(*b);
+    free_.push_back(b);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     todo_.push_back(b);
@@ -170,11 +188,60 @@ void ParallelGzipWriter::finish() {
   if (finished_) return;
   if (current_ == nullptr) current_ = acquire_block();  // an empty final block ends the stream
   submit(true);
+  if (inline_) {
+    finished_ = true;
+    return;
+  }
   writer_.join();  // returns after the trailer, or on failure
   stop_threads();
   finished_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   if (error_) std::rethrow_exception(error_);
+}
+
+void ParallelGzipWriter::compress_block(z_stream& z, Block& b) {
+  deflateReset(&z);
+  if (b.dict_len > 0) deflateSetDictionary(&z, b.in.data(), static_cast<uInt>(b.dict_len));
+  unsigned char* data = b.in.data() + b.dict_len;
+  z.next_in = data;
+  z.avail_in = static_cast<uInt>(b.len);
+  const int flush = b.last ? Z_FINISH : Z_SYNC_FLUSH;
+  // deflateBound covers Z_FINISH; a sync flush adds an empty stored block (<= 6 bytes).
+  std::size_t want = deflateBound(&z, static_cast<uLong>(b.len)) + 16;
+  if (b.out.size() < want) b.out.resize(want);
+  b.out_len = 0;
+  for (;;) {
+    z.next_out = b.out.data() + b.out_len;
+    z.avail_out = static_cast<uInt>(b.out.size() - b.out_len);
+    int rc = deflate(&z, flush);
+    if (rc == Z_STREAM_ERROR) throw ArchiveError("zlib deflate failed (internal error)");
+    b.out_len = b.out.size() - z.avail_out;
+    if (z.avail_out != 0) break;  // all input consumed and flushed
+    b.out.resize(b.out.size() * 2);
+  }
+  b.crc = static_cast<std::uint32_t>(crc32(0L, data, static_cast<uInt>(b.len)));
+}
+
+// Only the writer (the writer thread, or the caller inline) touches the stream's byte counts.
+void ParallelGzipWriter::emit_block(const Block& b) {
+  if (b.seq == 0) {
+    // gzip header (RFC 1952): no name, mtime 0 so equal inputs give equal bytes; OS = Unix.
+    const unsigned char xfl = level_ == 9 ? 2 : (level_ == 1 ? 4 : 0);
+    const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3};
+    write_all(fd_, header, sizeof header);
+    written_ = sizeof header;
+  }
+  write_all(fd_, b.out.data(), b.out_len);
+  written_ += b.out_len;
+  crc_ = static_cast<std::uint32_t>(crc32_combine(crc_, b.crc, static_cast<z_off_t>(b.len)));
+  total_ += b.len;
+  if (b.last) {
+    unsigned char trailer[8];
+    put_le32(trailer, crc_);
+    put_le32(trailer + 4, static_cast<std::uint32_t>(total_));  // ISIZE is modulo 2^32
+    write_all(fd_, trailer, sizeof trailer);
+    output_bytes_ = written_ + sizeof trailer;
+  }
 }
 
 void ParallelGzipWriter::worker_loop() {
@@ -194,26 +261,7 @@ void ParallelGzipWriter::worker_loop() {
         b = todo_.front();
         todo_.pop_front();
       }
-      deflateReset(&z);
-      if (b->dict_len > 0) deflateSetDictionary(&z, b->in.data(), static_cast<uInt>(b->dict_len));
-      unsigned char* data = b->in.data() + b->dict_len;
-      z.next_in = data;
-      z.avail_in = static_cast<uInt>(b->len);
-      const int flush = b->last ? Z_FINISH : Z_SYNC_FLUSH;
-      // deflateBound covers Z_FINISH; a sync flush adds an empty stored block (<= 6 bytes).
-      std::size_t want = deflateBound(&z, static_cast<uLong>(b->len)) + 16;
-      if (b->out.size() < want) b->out.resize(want);
-      b->out_len = 0;
-      for (;;) {
-        z.next_out = b->out.data() + b->out_len;
-        z.avail_out = static_cast<uInt>(b->out.size() - b->out_len);
-        int rc = deflate(&z, flush);
-        if (rc == Z_STREAM_ERROR) throw ArchiveError("zlib deflate failed (internal error)");
-        b->out_len = b->out.size() - z.avail_out;
-        if (z.avail_out != 0) break;  // all input consumed and flushed
-        b->out.resize(b->out.size() * 2);
-      }
-      b->crc = static_cast<std::uint32_t>(crc32(0L, data, static_cast<uInt>(b->len)));
+      compress_block(z, *b);
       {
         std::lock_guard<std::mutex> lock(mu_);
         done_[b->seq] = b;
@@ -228,13 +276,6 @@ void ParallelGzipWriter::worker_loop() {
 
 void ParallelGzipWriter::writer_loop() {
   try {
-    // gzip header (RFC 1952): no name, mtime 0 so equal inputs give equal bytes; OS = Unix.
-    const unsigned char xfl = level_ == 9 ? 2 : (level_ == 1 ? 4 : 0);
-    const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3};
-    write_all(fd_, header, sizeof header);
-    std::uint64_t written = sizeof header;
-    std::uint32_t crc = 0;
-    std::uint64_t total = 0;
     for (std::uint64_t seq = 0;; ++seq) {
       Block* b;
       {
@@ -244,24 +285,14 @@ void ParallelGzipWriter::writer_loop() {
         b = done_[seq];
         done_.erase(seq);
       }
-      write_all(fd_, b->out.data(), b->out_len);
-      written += b->out_len;
-      crc = static_cast<std::uint32_t>(crc32_combine(crc, b->crc, static_cast<z_off_t>(b->len)));
-      total += b->len;
+      emit_block(*b);
       const bool last = b->last;
       {
         std::lock_guard<std::mutex> lock(mu_);
         free_.push_back(b);
       }
       cv_free_.notify_one();
-      if (last) {
-        unsigned char trailer[8];
-        put_le32(trailer, crc);
-        put_le32(trailer + 4, static_cast<std::uint32_t>(total));  // ISIZE is modulo 2^32
-        write_all(fd_, trailer, sizeof trailer);
-        output_bytes_ = written + sizeof trailer;
-        return;
-      }
+      if (last) return;
     }
   } catch (...) {
     fail(std::current_exception());

@@ -9,6 +9,7 @@
 // with Z_SYNC_FLUSH (byte-aligned, not final) except the last, which ends with Z_FINISH. Block
 // CRC32s are joined with crc32_combine. Reading (the caller), compressing (N workers) and writing
 // (one writer thread) overlap; a fixed pool of block buffers bounds memory whatever the input size.
+// With one thread the caller compresses and writes each block itself: the same bytes, no threads.
 
 #include <condition_variable>
 #include <cstddef>
@@ -20,6 +21,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <zlib.h>
 
 namespace smplocal::archive {
 
@@ -48,6 +51,8 @@ class ParallelGzipWriter {
   Block* acquire_block();          // producer: a free buffer, waiting if none
   void submit(bool last);          // producer: hand the current block to the workers
   void worker_loop();              // compress blocks in any order
+  static void compress_block(z_stream& z, Block& b);  // raw deflate of one block, and its CRC
+  void emit_block(const Block& b);  // header before the first, the block, trailer after the last
   void writer_loop();              // write compressed blocks in sequence order
   void fail(std::exception_ptr e);  // first error wins; wakes everyone
   void stop_threads();
@@ -71,6 +76,15 @@ class ParallelGzipWriter {
   std::uint64_t input_bytes_ = 0;
   std::uint64_t output_bytes_ = 0;    // written by the writer thread; read after join
   bool finished_ = false;
+
+  // The writer's running totals (the writer thread's, or the caller's when inline).
+  std::uint64_t written_ = 0;
+  std::uint32_t crc_ = 0;
+  std::uint64_t total_ = 0;
+
+  bool inline_ = false;  // one thread: no worker or writer threads, the caller does both
+  z_stream z_{};         // the inline compressor
+  bool z_ready_ = false;
 
   std::vector<std::thread> workers_;
   std::thread writer_;
