@@ -13,13 +13,8 @@
 #include "libsmp/smp.h"
 #include "libsmp_bench.h"
 
-namespace {
-int arg(int argc, char** argv, const std::string& name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (name == argv[i]) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-}  // namespace
+using smpbench::int_arg;
+
 
 int main(int argc, char** argv) {
   if (!smpbench::under_mpirun()) {
@@ -27,7 +22,7 @@ int main(int argc, char** argv) {
     return smpbench::relaunch(2, argc, argv);
   }
   at::set_num_threads(1);
-  const int total_mb = arg(argc, argv, "--mb", 100), reps = arg(argc, argv, "--reps", 10);
+  const int total_mb = int_arg(argc, argv, "--mb", 100), reps = int_arg(argc, argv, "--reps", 10);
   smp::InitOptions o;
   o.use_environment = false;
   smp::init({{"partitions", 1}, {"ddp", true}}, o);

@@ -10,23 +10,8 @@
 #include "libsmp/smp.h"
 #include "libsmp_bench.h"
 
-namespace {
-int arg(int argc, char** argv, const std::string& name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (name == argv[i]) return std::atoi(argv[i + 1]);
-  return fallback;
-}
+using smpbench::int_arg;
 
-torch::nn::Sequential make_model(int width, int layers) {
-  torch::manual_seed(0);
-  torch::nn::Sequential seq;
-  for (int i = 0; i < layers; ++i) {
-    seq->push_back(torch::nn::Linear(width, width));
-    seq->push_back(torch::nn::ReLU());
-  }
-  return seq;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   if (!smpbench::under_mpirun()) {
@@ -34,9 +19,9 @@ int main(int argc, char** argv) {
     return smpbench::relaunch(2, argc, argv);
   }
   at::set_num_threads(1);
-  const int width = arg(argc, argv, "--width", 1024), layers = arg(argc, argv, "--layers", 8);
-  const int batch = arg(argc, argv, "--batch", 4096), steps = arg(argc, argv, "--steps", 4);
-  const int m = arg(argc, argv, "--microbatches", 8);
+  const int width = int_arg(argc, argv, "--width", 1024), layers = int_arg(argc, argv, "--layers", 8);
+  const int batch = int_arg(argc, argv, "--batch", 4096), steps = int_arg(argc, argv, "--steps", 4);
+  const int m = int_arg(argc, argv, "--microbatches", 8);
   smp::InitOptions o;
   o.use_environment = false;
   smp::init({{"partitions", 2}, {"microbatches", m}, {"pipeline", "interleaved"},
@@ -46,7 +31,7 @@ int main(int argc, char** argv) {
   // Baseline: one process, whole batch (rank 1 waits without spinning).
   double plain = 0;
   if (smp::rank() == 0) {
-    auto model = make_model(width, layers);
+    auto model = smpbench::mlp(width, layers);
     torch::optim::SGD opt(model->parameters(), 0.001);
     std::vector<double> t;
     for (int s = 0; s <= steps; ++s) {
@@ -62,7 +47,7 @@ int main(int argc, char** argv) {
 
   double piped = 0;
   {
-    smp::DistributedModel model(make_model(width, layers));
+    smp::DistributedModel model(smpbench::mlp(width, layers));
     auto names = model.child_names();
     for (size_t i = 0; i < names.size(); ++i) model.set_partition(names[i], i < names.size() / 2 ? 0 : 1);
     smp::DistributedOptimizer opt(std::make_shared<torch::optim::SGD>(model.parameters(), 0.001));

@@ -7,22 +7,8 @@
 #include "libsmp/smp.h"
 #include "libsmp_bench.h"
 
-namespace {
-int arg(int argc, char** argv, const std::string& name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (name == argv[i]) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-torch::nn::Sequential make_model(int width, int layers) {
-  torch::manual_seed(0);
-  torch::nn::Sequential seq;
-  for (int i = 0; i < layers; ++i) {
-    seq->push_back(torch::nn::Linear(width, width));
-    seq->push_back(torch::nn::ReLU());
-  }
-  return seq;
-}
-}  // namespace
+using smpbench::int_arg;
+
 
 int main(int argc, char** argv) {
   if (!smpbench::under_mpirun()) {
@@ -30,16 +16,16 @@ int main(int argc, char** argv) {
     return smpbench::relaunch(1, argc, argv);
   }
   at::set_num_threads(1);
-  const int width = arg(argc, argv, "--width", 512), layers = arg(argc, argv, "--layers", 4);
-  const int batch = arg(argc, argv, "--batch", 64), steps = arg(argc, argv, "--steps", 200);
+  const int width = int_arg(argc, argv, "--width", 512), layers = int_arg(argc, argv, "--layers", 4);
+  const int batch = int_arg(argc, argv, "--batch", 64), steps = int_arg(argc, argv, "--steps", 200);
   smp::InitOptions o;
   o.use_environment = false;
   smp::init({{"partitions", 1}, {"microbatches", 1}}, o);
   at::Tensor x = torch::randn({batch, width}), y = torch::randn({batch, width});
 
-  auto plain_model = make_model(width, layers);
+  auto plain_model = smpbench::mlp(width, layers);
   torch::optim::SGD plain_opt(plain_model->parameters(), 0.001);
-  smp::DistributedModel model(make_model(width, layers));
+  smp::DistributedModel model(smpbench::mlp(width, layers));
   smp::DistributedOptimizer opt(std::make_shared<torch::optim::SGD>(model.parameters(), 0.001));
 
   auto plain_step = [&] {

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -68,6 +70,24 @@ inline std::string load_average() {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
   return buf;
+}
+
+// `--name N` from argv, or `fallback`.
+inline int int_arg(int argc, char** argv, const std::string& name, int fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (name == argv[i]) return std::atoi(argv[i + 1]);
+  return fallback;
+}
+
+// The benchmarks' model: `layers` × (Linear(width, width), ReLU), seeded so every run is the same.
+inline torch::nn::Sequential mlp(int width, int layers) {
+  torch::manual_seed(0);
+  torch::nn::Sequential seq;
+  for (int i = 0; i < layers; ++i) {
+    seq->push_back(torch::nn::Linear(width, width));
+    seq->push_back(torch::nn::ReLU());
+  }
+  return seq;
 }
 
 }  // namespace smpbench
