@@ -73,7 +73,10 @@ Json agent_config(const TrainingJob& job, const JobPlan& plan, const JobDir& dir
   for (const auto& [k, v] : c.sm_env) env[k] = v;
   if (namespaces == NamespaceMode::kNone) {
     env["SMP_LOCAL_RESOURCECONFIG"] = (dir.opt_ml(host.name) / "input/config/resourceconfig.json").string();
-    if (plan.runner != Runner::kMpi && !preload.empty()) env["LD_PRELOAD"] = preload;
+    // Everything started on the host sees algo-K: under MPI that includes mpirun and orted, whose
+    // session directories are named after the hostname and would otherwise collide (all "this
+    // machine"), hanging the launch now and then.
+    if (!preload.empty()) env["LD_PRELOAD"] = preload;
   }
   Json mounts_json = Json::array();
   for (const auto& m : mounts) mounts_json.push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}});
