@@ -19,8 +19,8 @@ export SMP_TEST_ENV="$out/test-services.env"
 [ -f "$SMP_TEST_ENV" ] && set -a && . "$SMP_TEST_ENV" && set +a
 trap 'SMP_TEST_ENV="$out/test-services.env" "$root/scripts/s3/stop-servers.sh" >/dev/null 2>&1 || true' EXIT
 
-runs=5; s3_runs=3; archive_mib=512
-if [ $quick = 1 ]; then runs=3; s3_runs=1; archive_mib=128; fi
+launch_runs=21; s3_runs=3; archive_mib=512
+if [ $quick = 1 ]; then launch_runs=7; s3_runs=1; archive_mib=128; fi
 
 run() {  # name argv...
   local name=$1; shift
@@ -29,7 +29,7 @@ run() {  # name argv...
   "$@" >"$out/$name.txt" 2>&1 || echo "  (failed: exit $?)" >>"$out/$name.txt"
 }
 
-run launch        "$perf/bench_launch" --runs "$runs"
+run launch        "$perf/bench_launch" --runs "$launch_runs"
 run staging       "$perf/bench_staging"
 run archive       "$perf/bench_archive" --size-mib "$archive_mib" --runs 3
 run s3            "$perf/bench_s3" --runs "$s3_runs"

@@ -50,7 +50,9 @@ unsigned available_cores() {
 struct ParallelGzipWriter::Block {
   std::uint64_t seq = 0;
   bool last = false;
-  std::vector<unsigned char> in;  // [dictionary (dict_len bytes)][data (len bytes)]
+  // [dictionary (dict_len bytes)][data (len bytes)]; left uninitialised, so a small archive only
+  // pays page faults for the bytes it uses.
+  std::unique_ptr<unsigned char[]> in;
   std::size_t dict_len = 0;
   std::size_t len = 0;
   std::vector<unsigned char> out;
@@ -78,7 +80,7 @@ ParallelGzipWriter::ParallelGzipWriter(int fd, unsigned threads, int level,
   const std::size_t pool = inline_ ? 1 : 2 * static_cast<std::size_t>(threads) + 2;
   for (std::size_t i = 0; i < pool; ++i) {
     auto b = std::make_unique<Block>();
-    b->in.resize(kWindow + block_size_);
+    b->in = std::make_unique_for_overwrite<unsigned char[]>(kWindow + block_size_);
     free_.push_back(b.get());
     blocks_.push_back(std::move(b));
   }
@@ -138,7 +140,7 @@ ParallelGzipWriter::Block* ParallelGzipWriter::acquire_block() {
   free_.pop_back();
   lock.unlock();
   b->dict_len = tail_.size();
-  std::memcpy(b->in.data(), tail_.data(), tail_.size());
+  std::memcpy(b->in.get(), tail_.data(), tail_.size());
   b->len = 0;
   return b;
 }
@@ -150,7 +152,7 @@ void ParallelGzipWriter::write(const void* data, std::size_t size) {
   while (size > 0) {
     if (current_ == nullptr) current_ = acquire_block();
     std::size_t n = std::min(size, block_size_ - current_->len);
-    std::memcpy(current_->in.data() + current_->dict_len + current_->len, p, n);
+    std::memcpy(current_->in.get() + current_->dict_len + current_->len, p, n);
     current_->len += n;
     p += n;
     size -= n;
@@ -164,7 +166,7 @@ void ParallelGzipWriter::submit(bool last) {
   b->seq = next_seq_++;
   b->last = last;
   // The next block's dictionary: the last 32 KiB of everything so far (blocks may be < 32 KiB).
-  const unsigned char* data = b->in.data() + b->dict_len;
+  const unsigned char* data = b->in.get() + b->dict_len;
   if (b->len >= kWindow) {
     tail_.assign(data + b->len - kWindow, data + b->len);
   } else {
@@ -201,8 +203,8 @@ void ParallelGzipWriter::finish() {
 
 void ParallelGzipWriter::compress_block(z_stream& z, Block& b) {
   deflateReset(&z);
-  if (b.dict_len > 0) deflateSetDictionary(&z, b.in.data(), static_cast<uInt>(b.dict_len));
-  unsigned char* data = b.in.data() + b.dict_len;
+  if (b.dict_len > 0) deflateSetDictionary(&z, b.in.get(), static_cast<uInt>(b.dict_len));
+  unsigned char* data = b.in.get() + b.dict_len;
   z.next_in = data;
   z.avail_in = static_cast<uInt>(b.len);
   const int flush = b.last ? Z_FINISH : Z_SYNC_FLUSH;

@@ -1,7 +1,5 @@
 #include "emulator/archive/safe_extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "emulator/archive/archive_error.h"
+#include "emulator/archive/libarchive_api.h"
 #include "emulator/archive/member_checker.h"
 #include "emulator/archive/tree_merge.h"
 #include "emulator/archive/unique_fd.h"
@@ -107,7 +106,7 @@ void pwrite_all(int fd, const char* buf, std::size_t size, off_t offset, const s
 }
 
 // Mode bits without setuid/setgid/sticky: an archive must not hand out privileges.
-mode_t safe_mode(struct archive_entry* ae) { return archive_entry_perm(ae) & 0777; }
+mode_t safe_mode(struct archive_entry* ae) { return libarchive().archive_entry_perm(ae) & 0777; }
 
 // A directory member's attributes, applied once the whole tree is in place.
 struct DirAttrs {
@@ -119,12 +118,13 @@ struct DirAttrs {
 // One extraction run: reads members, checks them, writes them under the staging root.
 class Extractor {
  public:
-  Extractor(const fs::path& archive, int root) : archive_path_(archive), root_(root) {
-    a_.reset(archive_read_new());
+  Extractor(const fs::path& archive, int root)
+      : la_(libarchive()), archive_path_(archive), root_(root) {
+    a_.reset(la_.archive_read_new());
     if (!a_) throw ArchiveError("libarchive could not start a tar reader (out of memory?)");
-    archive_read_support_format_tar(a_.get());
-    archive_read_support_filter_gzip(a_.get());
-    if (archive_read_open_filename(a_.get(), archive.c_str(), 1 << 20) != ARCHIVE_OK) {
+    la_.archive_read_support_format_tar(a_.get());
+    la_.archive_read_support_filter_gzip(a_.get());
+    if (la_.archive_read_open_filename(a_.get(), archive.c_str(), 1 << 20) != ARCHIVE_OK) {
       throw ArchiveError("cannot open archive '" + archive.string() + "': " + error());
     }
   }
@@ -132,7 +132,7 @@ class Extractor {
   void run() {
     struct archive_entry* ae;
     for (;;) {
-      int r = archive_read_next_header(a_.get(), &ae);
+      int r = la_.archive_read_next_header(a_.get(), &ae);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) corrupt("reading the next member header");
       extract(ae);
@@ -166,7 +166,7 @@ class Extractor {
 
  private:
   std::string error() {
-    const char* msg = archive_error_string(a_.get());
+    const char* msg = la_.archive_error_string(a_.get());
     return msg ? msg : "unknown libarchive error";
   }
   [[noreturn]] void corrupt(const std::string& what) {
@@ -175,17 +175,17 @@ class Extractor {
   }
 
   void extract(struct archive_entry* ae) {
-    const char* raw = archive_entry_pathname(ae);
+    const char* raw = la_.archive_entry_pathname(ae);
     const std::string name = raw ? raw : "";
-    const char* hard = archive_entry_hardlink(ae);
-    const char* soft = archive_entry_symlink(ae);
+    const char* hard = la_.archive_entry_hardlink(ae);
+    const char* soft = la_.archive_entry_symlink(ae);
     MemberKind kind = MemberKind::kOther;
     std::string kind_name, link;
     if (hard != nullptr) {
       kind = MemberKind::kHardlink;
       link = hard;
     } else {
-      switch (archive_entry_filetype(ae)) {
+      switch (la_.archive_entry_filetype(ae)) {
         case AE_IFREG: kind = MemberKind::kFile; break;
         case AE_IFDIR: kind = MemberKind::kDirectory; break;
         case AE_IFLNK: kind = MemberKind::kSymlink; link = soft ? soft : ""; break;
@@ -202,7 +202,7 @@ class Extractor {
     switch (kind) {
       case MemberKind::kDirectory: {
         open_dir(root_, parts, parts.size(), true, name);
-        dirs_.push_back({path, safe_mode(ae), archive_entry_mtime(ae)});
+        dirs_.push_back({path, safe_mode(ae), la_.archive_entry_mtime(ae)});
         break;
       }
       case MemberKind::kFile: write_file(ae, name, parts); break;
@@ -235,15 +235,16 @@ class Extractor {
     size_t size;
     la_int64_t offset;
     int r;
-    while ((r = archive_read_data_block(a_.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
+    while ((r = la_.archive_read_data_block(a_.get(), &buf, &size, &offset)) == ARCHIVE_OK) {
       pwrite_all(fd.get(), static_cast<const char*>(buf), size, static_cast<off_t>(offset), name);
     }
     if (r != ARCHIVE_EOF) corrupt("reading the data of '" + name + "'");
     // Sparse members may end in a hole that no data block covers.
-    if (archive_entry_size_is_set(ae) && ::ftruncate(fd.get(), archive_entry_size(ae)) != 0) {
+    if (la_.archive_entry_size_is_set(ae) &&
+        ::ftruncate(fd.get(), la_.archive_entry_size(ae)) != 0) {
       throw ArchiveError(errno_message("cannot write member '" + name + "'", errno));
     }
-    const struct timespec times[2] = {{0, UTIME_NOW}, {archive_entry_mtime(ae), 0}};
+    const struct timespec times[2] = {{0, UTIME_NOW}, {la_.archive_entry_mtime(ae), 0}};
     if (::fchmod(fd.get(), safe_mode(ae)) != 0 || ::futimens(fd.get(), times) != 0 ||
         fd.reset() != 0) {
       throw ArchiveError(errno_message("cannot finish member '" + name + "'", errno));
@@ -251,8 +252,9 @@ class Extractor {
   }
 
   struct ReadFree {
-    void operator()(struct archive* a) const { archive_read_free(a); }
+    void operator()(struct archive* a) const { libarchive().archive_read_free(a); }
   };
+  const LibArchive& la_;
   std::unique_ptr<struct archive, ReadFree> a_;
   fs::path archive_path_;
   int root_;

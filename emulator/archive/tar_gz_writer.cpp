@@ -1,7 +1,5 @@
 #include "emulator/archive/tar_gz_writer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,9 +8,11 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "emulator/archive/archive_error.h"
+#include "emulator/archive/libarchive_api.h"
 #include "emulator/archive/parallel_gzip.h"
 #include "emulator/archive/unique_fd.h"
 #include "emulator/archive/utf8_locale.h"
@@ -97,23 +97,24 @@ void check_name(const std::string& name) {
   }
 }
 
-using ArchivePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
-using EntryPtr = std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)>;
+using ArchivePtr = std::unique_ptr<struct archive, decltype(&::archive_write_free)>;
+using EntryPtr = std::unique_ptr<struct archive_entry, decltype(&::archive_entry_free)>;
 
 // libarchive's pax-restricted tar writer, fed member by member from files on disk.
 class TarWriter {
  public:
-  TarWriter(TarSink* sink) : a_(archive_write_new(), archive_write_free), sink_(sink) {
+  TarWriter(TarSink* sink)
+      : la_(libarchive()), a_(la_.archive_write_new(), la_.archive_write_free), sink_(sink) {
     if (!a_) throw ArchiveError("libarchive could not start a tar writer (out of memory?)");
-    if (archive_write_set_format_pax_restricted(a_.get()) != ARCHIVE_OK ||
-        archive_write_add_filter_none(a_.get()) != ARCHIVE_OK ||
-        archive_write_open(a_.get(), sink, nullptr, sink_write, nullptr) != ARCHIVE_OK) {
+    if (la_.archive_write_set_format_pax_restricted(a_.get()) != ARCHIVE_OK ||
+        la_.archive_write_add_filter_none(a_.get()) != ARCHIVE_OK ||
+        la_.archive_write_open(a_.get(), sink, nullptr, sink_write, nullptr) != ARCHIVE_OK) {
       fail("starting the tar stream");
     }
   }
 
   // Adds one member; returns the bytes of file content it read.
-  std::uint64_t add(const ArchiveEntry& e, std::vector<char>& buf) {
+  std::uint64_t add(const ArchiveEntry& e, std::span<char> buf) {
     check_name(e.name);
     struct stat st;
     if (::lstat(e.source.c_str(), &st) != 0) {
@@ -133,34 +134,35 @@ class TarWriter {
                          "': only regular files, directories and symlinks can be archived");
     }
 
-    EntryPtr entry(archive_entry_new(), archive_entry_free);
+    EntryPtr entry(la_.archive_entry_new(), la_.archive_entry_free);
     struct archive_entry* ae = entry.get();
     // Raw bytes; with ScopedUtf8Locale active, non-ASCII names become UTF-8 pax "path" records.
-    archive_entry_copy_pathname(ae, e.name.c_str());
-    archive_entry_set_perm(ae, st.st_mode & 07777);
-    archive_entry_set_mtime(ae, st.st_mtim.tv_sec, 0);  // whole seconds: no pax time records
-    archive_entry_set_uid(ae, 0);
-    archive_entry_set_gid(ae, 0);
-    archive_entry_copy_uname(ae, "root");
-    archive_entry_copy_gname(ae, "root");
+    la_.archive_entry_copy_pathname(ae, e.name.c_str());
+    la_.archive_entry_set_perm(ae, st.st_mode & 07777);
+    la_.archive_entry_set_mtime(ae, st.st_mtim.tv_sec, 0);  // whole seconds: no pax time records
+    la_.archive_entry_set_uid(ae, 0);
+    la_.archive_entry_set_gid(ae, 0);
+    la_.archive_entry_copy_uname(ae, "root");
+    la_.archive_entry_copy_gname(ae, "root");
     if (S_ISREG(st.st_mode)) {
-      archive_entry_set_filetype(ae, AE_IFREG);
-      archive_entry_set_size(ae, st.st_size);
+      la_.archive_entry_set_filetype(ae, AE_IFREG);
+      la_.archive_entry_set_size(ae, st.st_size);
     } else if (S_ISDIR(st.st_mode)) {
-      archive_entry_set_filetype(ae, AE_IFDIR);
-      archive_entry_set_size(ae, 0);
+      la_.archive_entry_set_filetype(ae, AE_IFDIR);
+      la_.archive_entry_set_size(ae, 0);
     } else {
-      archive_entry_set_filetype(ae, AE_IFLNK);
-      archive_entry_set_size(ae, 0);
+      la_.archive_entry_set_filetype(ae, AE_IFLNK);
+      la_.archive_entry_set_size(ae, 0);
       std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
       ssize_t n = ::readlink(e.source.c_str(), target.data(), target.size());
       if (n < 0 || static_cast<std::size_t>(n) >= target.size()) {
         throw ArchiveError(errno_message("cannot read symlink '" + e.source.string() + "'", errno));
       }
       target.resize(static_cast<std::size_t>(n));
-      archive_entry_copy_symlink(ae, target.c_str());
+      la_.archive_entry_copy_symlink(ae, target.c_str());
     }
-    if (archive_write_header(a_.get(), ae) < ARCHIVE_WARN) fail("writing the header of " + e.name);
+    if (la_.archive_write_header(a_.get(), ae) < ARCHIVE_WARN)
+      fail("writing the header of " + e.name);
 
     std::uint64_t done = 0;
     if (fd) {
@@ -171,7 +173,7 @@ class TarWriter {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw ArchiveError(errno_message("cannot read '" + e.source.string() + "'", errno));
         if (n == 0) throw changed(e);  // shrank after its header was written
-        if (archive_write_data(a_.get(), buf.data(), static_cast<std::size_t>(n)) < 0) {
+        if (la_.archive_write_data(a_.get(), buf.data(), static_cast<std::size_t>(n)) < 0) {
           fail("writing the data of " + e.name);
         }
         done += static_cast<std::uint64_t>(n);
@@ -183,7 +185,7 @@ class TarWriter {
   }
 
   void close() {
-    if (archive_write_close(a_.get()) != ARCHIVE_OK) fail("finishing the tar stream");
+    if (la_.archive_write_close(a_.get()) != ARCHIVE_OK) fail("finishing the tar stream");
   }
 
  private:
@@ -194,10 +196,11 @@ class TarWriter {
   }
   [[noreturn]] void fail(const std::string& what) {
     if (sink_->error) std::rethrow_exception(sink_->error);  // the real cause, e.g. disk full
-    const char* msg = archive_error_string(a_.get());
+    const char* msg = la_.archive_error_string(a_.get());
     throw ArchiveError("tar writer failed " + what + ": " + (msg ? msg : "unknown libarchive error"));
   }
 
+  const LibArchive& la_;
   ArchivePtr a_;
   TarSink* sink_;
 };
@@ -214,9 +217,10 @@ ArchiveStats write_tar_gz(const fs::path& out, const std::vector<ArchiveEntry>& 
     TarSink sink{&gz, nullptr};
     ScopedUtf8Locale utf8;  // outlives the writer: libarchive converts names in this thread
     TarWriter tar(&sink);
-    std::vector<char> buf(kReadChunk);
+    // Uninitialised: zero-filling 1 MiB would cost a small archive more than everything else.
+    auto buf = std::make_unique_for_overwrite<char[]>(kReadChunk);
     for (const ArchiveEntry& e : entries) {
-      stats.input_bytes += tar.add(e, buf);
+      stats.input_bytes += tar.add(e, {buf.get(), kReadChunk});
       ++stats.files;
     }
     tar.close();

@@ -11,27 +11,36 @@
 
 namespace smplocal::archive {
 
+// The process's UTF-8 LC_CTYPE locale, loaded on first use (reading the locale files costs a few
+// tenths of a millisecond) and kept for the life of the process; (locale_t)0 when there is none.
+inline locale_t utf8_locale() {
+  static const locale_t utf8 = [] {
+    for (const char* name : {"C.UTF-8", "C.utf8", "en_US.UTF-8"})
+      if (locale_t l = ::newlocale(LC_CTYPE_MASK, name, static_cast<locale_t>(0));
+          l != static_cast<locale_t>(0))
+        return l;
+    return static_cast<locale_t>(0);
+  }();
+  return utf8;
+}
+
 // RAII: UTF-8 LC_CTYPE for this thread from construction to destruction.
 class ScopedUtf8Locale {
  public:
   ScopedUtf8Locale() {
-    for (const char* name : {"C.UTF-8", "C.utf8", "en_US.UTF-8"}) {
-      utf8_ = ::newlocale(LC_CTYPE_MASK, name, static_cast<locale_t>(0));
-      if (utf8_ != static_cast<locale_t>(0)) break;
+    if (locale_t utf8 = utf8_locale(); utf8 != static_cast<locale_t>(0)) {
+      previous_ = ::uselocale(utf8);
+      active_ = true;
     }
-    if (utf8_ != static_cast<locale_t>(0)) previous_ = ::uselocale(utf8_);
   }
   ~ScopedUtf8Locale() {
-    if (utf8_ != static_cast<locale_t>(0)) {
-      ::uselocale(previous_);
-      ::freelocale(utf8_);
-    }
+    if (active_) ::uselocale(previous_);
   }
   ScopedUtf8Locale(const ScopedUtf8Locale&) = delete;
   ScopedUtf8Locale& operator=(const ScopedUtf8Locale&) = delete;
 
  private:
-  locale_t utf8_ = static_cast<locale_t>(0);
+  bool active_ = false;
   locale_t previous_ = static_cast<locale_t>(0);
 };
 

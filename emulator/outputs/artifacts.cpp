@@ -5,6 +5,7 @@
 
 #include "emulator/archive/collect_tree.h"
 #include "emulator/archive/tar_gz_writer.h"
+#include "emulator/common/parallel.h"
 
 namespace smplocal {
 namespace {
@@ -51,8 +52,16 @@ ArtifactsResult package_artifacts(const std::vector<fs::path>& roots, const fs::
   fs::create_directories(dest);
   r.model = dest / "model.tar.gz";
   r.output = dest / "output.tar.gz";
-  r.model_bytes = write(r.model, merged(roots, "model", r.clashes)).output_bytes;
-  r.output_bytes = write(r.output, merged(roots, "output/data", r.clashes)).output_bytes;
+  const auto model = merged(roots, "model", r.clashes);
+  const auto output = merged(roots, "output/data", r.clashes);
+  // Side by side: for a small job both are a few file-system operations, for a large one the model
+  // keeps its compression threads busy and the output is written meanwhile.
+  run_parallel(2, 2, [&](size_t i) {
+    if (i == 0)
+      r.model_bytes = write(r.model, model).output_bytes;
+    else
+      r.output_bytes = write(r.output, output).output_bytes;
+  });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

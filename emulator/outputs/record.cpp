@@ -56,7 +56,9 @@ void JobRecord::set_local(const std::string& key, const Json& value) {
   record_["SmpLocal"][key] = value;
 }
 
-void JobRecord::save() const { write_file_atomic(file_, json_text(record_) + "\n"); }
+void JobRecord::save() const { write_file_atomic(file_, text()); }
+
+std::string JobRecord::text() const { return json_text(record_) + "\n"; }
 
 Json JobRecord::load(const std::filesystem::path& file) {
   Json j = Json::parse(read_file(file), nullptr, false);

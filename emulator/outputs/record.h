@@ -1,6 +1,6 @@
 #pragma once
 // JobRecord: the job's DescribeTrainingJob-shaped record (status, secondary status transitions
-// with times, FailureReason, ModelArtifacts, ...), saved to record.json after every change.
+// with times, FailureReason, ModelArtifacts, ...), saved to record.json as the job goes on.
 
 #include <filesystem>
 #include <optional>
@@ -25,6 +25,7 @@ class JobRecord {
   // smp-local's own facts (job dir, hosts, argv, exit code, cost, timeline...) under "SmpLocal".
   void set_local(const std::string& key, const Json& value);
   void save() const;
+  std::string text() const;  // what save() writes
 
   const Json& json() const { return record_; }
   std::string status() const { return record_.at("TrainingJobStatus").get<std::string>(); }

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "emulator/archive/libarchive_api.h"
 #include "emulator/catalog/catalog.h"
+#include "emulator/common/background_writer.h"
 #include "emulator/common/fs.h"
 #include "emulator/outputs/artifacts.h"
 #include "emulator/outputs/failure.h"
@@ -133,20 +135,23 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   JobRecord record(p.job, dir.record(), created);
   record.set_local("job_dir", dir.root.string());
   record.set_local("namespaces", to_string(p.machine.namespaces));
-  write_file(dir.request(), p.job.create_training_job_request().dump(2) + "\n");
-  write_file(dir.plan(), plan_json(p).dump(2) + "\n");
+  // The job's bookkeeping files are written on a thread of their own while the job goes on.
+  BackgroundWriter files;
+  files.write(dir.request(), p.job.create_training_job_request().dump(2) + "\n");
+  files.write(dir.plan(), plan_json(p).dump(2) + "\n");
   // The record is saved when a phase that can last begins (describe shows it meanwhile) and once at
-  // the end; "Starting" is followed at once by "Downloading", and every end goes through finish().
-  // Each save is a new file renamed into place, which costs a few file-system operations.
+  // the end, which waits until it is on disk; "Starting" is followed at once by "Downloading", and
+  // every end goes through finish().
   auto status = [&](const std::string& primary, const std::string& secondary, const std::string& message) {
     auto now = Clock::now();
     record.transition(primary, secondary, message, now);
     con.status(status_line(now, secondary, message));
     const bool ends = primary == "Completed" || primary == "Failed" || primary == "Stopped";
-    if (secondary != "Starting" && !ends) record.save();
+    if (secondary != "Starting" && !ends) files.write(dir.record(), record.text());
   };
   auto finish = [&](int code) {
-    record.save();
+    files.write(dir.record(), record.text());
+    files.drain();
     if (record_out) *record_out = record.json();
     return code;
   };
@@ -211,6 +216,8 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
                      ("smp-local-" + std::to_string(getpid()) + "-" + std::to_string(std::hash<std::string>{}(dir.root) % 100000));
   fs::create_directories(mpi_tmp);
   fs::permissions(mpi_tmp, fs::perms::owner_all);
+  // Packaging needs libarchive: it loads while the job runs, not on the way to the launch.
+  archive::LibArchivePrefetch libarchive_loading;
   SuperviseResult sr = supervise(launch_processes(p, dir, mpi_tmp), so);
   fs::remove_all(mpi_tmp, ec);
   auto train_end = Clock::now();

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <set>
 
+#include "emulator/common/parallel.h"
 #include "emulator/s3/client.h"
 #include "emulator/s3/error.h"
-#include "emulator/s3/parallel.h"
 
 namespace smp::s3 {
+
+using smplocal::run_parallel;
 
 namespace {
 

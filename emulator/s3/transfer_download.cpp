@@ -11,16 +11,18 @@
 #include <map>
 #include <mutex>
 
+#include "emulator/common/parallel.h"
 #include "emulator/s3/crypto.h"
 #include "emulator/s3/error.h"
 #include "emulator/s3/local_files.h"
-#include "emulator/s3/parallel.h"
 #include "emulator/s3/transfer.h"
 #include "emulator/s3/uri.h"
 
 namespace fs = std::filesystem;
 
 namespace smp::s3 {
+
+using smplocal::run_parallel;
 
 namespace {
 

@@ -9,15 +9,17 @@
 #include <chrono>
 #include <cstring>
 
+#include "emulator/common/parallel.h"
 #include "emulator/s3/crypto.h"
 #include "emulator/s3/error.h"
-#include "emulator/s3/parallel.h"
 #include "emulator/s3/transfer.h"
 #include "emulator/s3/uri.h"
 
 namespace fs = std::filesystem;
 
 namespace smp::s3 {
+
+using smplocal::run_parallel;
 
 namespace {
 

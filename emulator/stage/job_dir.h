@@ -7,7 +7,7 @@
 //   <root>/<job>/logs/job.log        everything smp-local printed; logs/algo-K.log per host
 //   <root>/<job>/hosts/algo-K/opt/ml the host's /opt/ml tree
 //   <root>/<job>/hosts/algo-K/agent.json  what the host agent sets up (mounts, environment)
-//   <root>/<job>/trace/              libsmp rank traces, merged timeline
+//   <root>/<job>/trace/              libsmp rank traces (made by the ranks), merged timeline
 
 #include <filesystem>
 #include <string>

@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <thread>
 
 #include "emulator/archive/collect_tree.h"
 #include "emulator/archive/safe_extract.h"
 #include "emulator/archive/tar_gz_writer.h"
 #include "emulator/common/error.h"
 #include "emulator/common/fs.h"
+#include "emulator/common/parallel.h"
 #include "emulator/env/cmd_args.h"
 #include "emulator/stage/channels.h"
 #include "emulator/stage/s3_stage.h"
@@ -92,6 +94,52 @@ fs::path host_checkpoint_dir(const TrainingJob& job, const JobDir& dir, const st
   return dir.opt_ml(host) / fs::path(job.checkpoint->local_path).lexically_relative("/opt/ml");
 }
 
+namespace {
+
+// One host's tree: /opt/ml with its config files, channels and code, and the agent's file.
+struct HostStaged {
+  size_t mounts = 0, files_linked = 0, files_copied = 0;
+  std::vector<std::string> log;
+};
+
+HostStaged stage_host(const TrainingJob& job, const JobPlan& plan, const JobDir& dir, int h,
+                      NamespaceMode ns, const std::string& preload, const std::string& hosts_file,
+                      const std::string& code) {
+  HostStaged out;
+  const int hosts = static_cast<int>(plan.hosts.size());
+  const std::string& name = plan.hosts[h].name;
+  const ContainerEnv& c = plan.containers[h];
+  fs::path opt = dir.opt_ml(name);
+  for (const char* sub : {"input/config", "input/data", "model", "output/data", "code"})
+    fs::create_directories(opt / sub);
+  write_json(opt / "input/config/hyperparameters.json", c.hyperparameters_file);
+  write_json(opt / "input/config/resourceconfig.json", c.resource_config);
+  write_json(opt / "input/config/inputdataconfig.json", c.input_data_config);
+  if (c.checkpoint_config) {
+    write_json(opt / "input/config/checkpointconfig.json", *c.checkpoint_config);
+    fs::create_directories(host_checkpoint_dir(job, dir, name));
+  }
+  write_file(dir.etc_hosts(name), hosts_file);
+
+  std::vector<Mount> mounts;
+  for (const auto& ch : job.channels) {
+    if (ch.is_s3()) continue;  // S3 channels are downloaded by the S3 stage
+    auto r =
+        stage_local_channel(ch, h, hosts, opt / "input/data" / ch.name, ns != NamespaceMode::kNone);
+    mounts.insert(mounts.end(), r.mounts.begin(), r.mounts.end());
+    out.files_linked += r.files_linked;
+    out.files_copied += r.files_copied;
+    out.log.insert(out.log.end(), r.log.begin(), r.log.end());
+  }
+  out.mounts = mounts.size();
+  if (!code.empty()) stage_code(code, job.entry_point, opt / "code");
+  write_file(dir.agent_config(name),
+             agent_config(job, plan, dir, h, ns, mounts, preload).dump(1) + "\n");
+  return out;
+}
+
+}  // namespace
+
 StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir& dir, NamespaceMode ns,
                       const std::string& preload, const LogFn& log, S3Session* s3) {
   auto start = std::chrono::steady_clock::now();
@@ -99,7 +147,6 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
   if (fs::exists(dir.root / "hosts")) throw Error("job directory " + dir.root.string() + " is already staged.",
                                                   "Pick another job name, or remove the old job.");
   fs::create_directories(dir.logs());
-  fs::create_directories(dir.rank_traces());
   // S3 channels are listed (and their keys checked) before anything is written or uploaded.
   if (s3) s3->resolve_channels(job.channels);
   try {
@@ -119,33 +166,20 @@ StageReport stage_job(const TrainingJob& job, const JobPlan& plan, const JobDir&
                                                             : std::vector<archive::ArchiveEntry>{{src, src.filename().string()}});
       s3->upload(tarball, job.code_upload_uri);
     }
-    for (int h = 0; h < hosts; ++h) {
-      const std::string& name = plan.hosts[h].name;
-      const ContainerEnv& c = plan.containers[h];
-      fs::path opt = dir.opt_ml(name);
-      for (const char* sub : {"input/config", "input/data", "model", "output/data", "code"})
-        fs::create_directories(opt / sub);
-      write_json(opt / "input/config/hyperparameters.json", c.hyperparameters_file);
-      write_json(opt / "input/config/resourceconfig.json", c.resource_config);
-      write_json(opt / "input/config/inputdataconfig.json", c.input_data_config);
-      if (c.checkpoint_config) {
-        write_json(opt / "input/config/checkpointconfig.json", *c.checkpoint_config);
-        fs::create_directories(host_checkpoint_dir(job, dir, name));
-      }
-      write_file(dir.etc_hosts(name), hosts_file);
-
-      std::vector<Mount> mounts;
-      for (const auto& ch : job.channels) {
-        if (ch.is_s3()) continue;  // S3 channels are downloaded by the S3 stage
-        auto r = stage_local_channel(ch, h, hosts, opt / "input/data" / ch.name, ns != NamespaceMode::kNone);
-        mounts.insert(mounts.end(), r.mounts.begin(), r.mounts.end());
-        report.files_linked += r.files_linked;
-        report.files_copied += r.files_copied;
-        for (const auto& line : r.log) log(line);
-      }
-      report.mounts += mounts.size();
-      if (!code.empty()) stage_code(code, job.entry_point, opt / "code");
-      write_file(dir.agent_config(name), agent_config(job, plan, dir, h, ns, mounts, preload).dump(1) + "\n");
+    // Hosts are independent: their trees are built side by side (most of the time goes into the
+    // file system creating a few dozen inodes per host). Log lines are printed in host order.
+    fs::create_directories(dir.root / "hosts");
+    std::vector<HostStaged> staged(static_cast<size_t>(hosts));
+    run_parallel(
+        staged.size(), static_cast<int>(std::thread::hardware_concurrency()), [&](size_t h) {
+          staged[h] =
+              stage_host(job, plan, dir, static_cast<int>(h), ns, preload, hosts_file, code);
+        });
+    for (const auto& s : staged) {
+      for (const auto& line : s.log) log(line);
+      report.mounts += s.mounts;
+      report.files_linked += s.files_linked;
+      report.files_copied += s.files_copied;
     }
     std::vector<std::string> host_names;
     for (const auto& h : plan.hosts) host_names.push_back(h.name);
