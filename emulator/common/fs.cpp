@@ -1,6 +1,8 @@
 #include "emulator/common/fs.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,6 +74,17 @@ bool is_within(const fs::path& root, const fs::path& path) {
   if (rel.empty()) return false;
   auto first = *rel.begin();
   return first != ".." && !rel.is_absolute();
+}
+
+void hint_top_directory(const fs::path& dir) noexcept {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  int flags = 0;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+    flags |= FS_TOPDIR_FL;
+    ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  close(fd);
 }
 
 fs::path absolute_from(const fs::path& base, const fs::path& p) {

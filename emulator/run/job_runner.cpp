@@ -129,6 +129,8 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
     if (record_out) *record_out = {{"valid", false}, {"problems", problems_json(exists)}};
     return kExitInvalid;
   }
+  fs::create_directories(dir.root);
+  hint_top_directory(dir.root);  // before anything is created in it
   fs::create_directories(dir.logs());
   con.attach_logs(dir.logs());
   auto created = Clock::now();
@@ -216,6 +218,7 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
                      ("smp-local-" + std::to_string(getpid()) + "-" + std::to_string(std::hash<std::string>{}(dir.root) % 100000));
   fs::create_directories(mpi_tmp);
   fs::permissions(mpi_tmp, fs::perms::owner_all);
+  hint_top_directory(mpi_tmp);  // the daemons' session directories: dozens of files per job
   // Packaging needs libarchive: it loads while the job runs, not on the way to the launch.
   archive::LibArchivePrefetch libarchive_loading;
   SuperviseResult sr = supervise(launch_processes(p, dir, mpi_tmp), so);
