@@ -71,6 +71,8 @@ std::vector<int> complete_steps(const std::vector<RankTrace>& traces);
 
 // Analyses `step`, or by default the last complete step (the last present one, marked
 // incomplete, when none is complete). Throws TimelineError for an absent step or empty traces.
+// The result's lanes point into `traces`, which must outlive it (hence no temporaries).
 StepAnalysis analyze_step(const std::vector<RankTrace>& traces, std::optional<int> step = {});
+StepAnalysis analyze_step(std::vector<RankTrace>&& traces, std::optional<int> step = {}) = delete;
 
 }  // namespace smplocal::timeline

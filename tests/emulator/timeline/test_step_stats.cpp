@@ -87,7 +87,8 @@ TEST_CASE("communication latency adds 2(p-1) hops to the simple schedule's windo
   c.pp_size = p;
   c.microbatches = m;
   c.comm_us = 120;
-  const auto s = analyze_step(traces_of(c, dir)).summary;
+  const auto traces = traces_of(c, dir);
+  const auto s = analyze_step(traces).summary;
   const double busy = m * (c.fwd_us + c.bwd_us);
   const double window = (m + p - 1) * (c.fwd_us + c.bwd_us) + 2 * (p - 1) * c.comm_us;
   CHECK(s.window_us == Approx(window));
@@ -103,7 +104,8 @@ TEST_CASE("fewer active microbatches than stages makes the interleaved bubble ex
   c.microbatches = 8;
   c.pipeline = "interleaved";
   c.active_microbatches = 2;
-  const auto s = analyze_step(traces_of(c, dir)).summary;
+  const auto traces = traces_of(c, dir);
+  const auto s = analyze_step(traces).summary;
   CHECK(s.measured_bubble > s.theoretical_bubble + 0.1);
 }
 
@@ -204,7 +206,8 @@ TEST_CASE("a job that stopped before any complete step is shown as incomplete",
   docs[1]["traceEvents"] = kept;
   for (std::size_t r = 0; r < docs.size(); ++r)
     std::ofstream(dir.path() / ("trace-rank" + std::to_string(r) + ".json")) << docs[r].dump();
-  const auto s = analyze_step(load_rank_traces(dir.path())).summary;
+  const auto traces = load_rank_traces(dir.path());
+  const auto s = analyze_step(traces).summary;
   CHECK(s.step == 0);
   CHECK_FALSE(s.complete);
   CHECK(s.steps == 0);
@@ -222,7 +225,8 @@ TEST_CASE("events without args.step belong to the step span that contains them",
       if (ev["cat"] == "send" || ev["cat"] == "recv") ev["args"].erase("step");
   for (std::size_t r = 0; r < docs.size(); ++r)
     std::ofstream(dir.path() / ("trace-rank" + std::to_string(r) + ".json")) << docs[r].dump();
-  const auto a = analyze_step(load_rank_traces(dir.path()), 0);
+  const auto traces = load_rank_traces(dir.path());  // outlives the analysis, which points into it
+  const auto a = analyze_step(traces, 0);
   for (const auto& lane : a.lanes) {
     CHECK(lane.comm.size() == static_cast<std::size_t>(c.microbatches * 2));
     for (const TraceEvent* ev : lane.comm) {

@@ -185,8 +185,8 @@ TEST_CASE("narrow boxes drop their label instead of overflowing", "[timeline][un
   c.fwd_us = 100;
   c.bwd_us = 200;
   write_traces(c, dir.path());
-  const auto svg_text_out =
-      svg_text(analyze_step(load_rank_traces(dir.path())), SvgOptions{.width = 700});
+  const auto traces = load_rank_traces(dir.path());
+  const auto svg_text_out = svg_text(analyze_step(traces), SvgOptions{.width = 700});
   pugi::xml_document doc;
   REQUIRE(doc.load_string(svg_text_out.c_str()));
   const auto boxes = by_class(doc.child("svg"), "box");
