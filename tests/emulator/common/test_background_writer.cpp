@@ -8,18 +8,10 @@
 
 #include "emulator/common/background_writer.h"
 #include "emulator/common/fs.h"
+#include "tests/emulator/support.h"
 
 using namespace smplocal;
 namespace fs = std::filesystem;
-
-namespace {
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("smp-bgw-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
 
 TEST_CASE("BackgroundWriter: every file is on disk after drain, with its newest content",
           "[common][unit]") {

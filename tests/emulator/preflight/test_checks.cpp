@@ -12,15 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("smp-preflight-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 void touch(const fs::path& p, const std::string& content = "x") {
   fs::create_directories(p.parent_path());
   std::ofstream(p) << content;

@@ -6,16 +6,12 @@
 #include <fstream>
 
 #include "emulator/stage/channels.h"
+#include "tests/emulator/support.h"
 
 using namespace smplocal;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("smp-chan-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 ino_t inode(const fs::path& p) {
   struct stat st{};
   stat(p.c_str(), &st);

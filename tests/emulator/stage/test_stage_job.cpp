@@ -9,18 +9,10 @@
 #include "emulator/common/fs.h"
 #include "emulator/launch/plan.h"
 #include "emulator/stage/stage.h"
+#include "tests/emulator/support.h"
 
 using namespace smplocal;
 namespace fs = std::filesystem;
-
-namespace {
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("smp-stage-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
 
 TEST_CASE("stage_job: 6 hosts, each with its tree, shard and code; log in host order",
           "[stage][unit]") {
