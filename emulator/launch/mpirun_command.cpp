@@ -67,7 +67,11 @@ MpirunCommand build_mpirun_command(const MpirunInput& in) {
   if (in.tcp_only_btl)
     cmd.notes.push_back("no UTS namespaces: \"-mca btl ^openib\" becomes \"-mca btl self,tcp\" "
                         "(the shared-memory transport cannot tell emulated hosts apart)");
-  if (!in.host_agent.empty()) a.insert(a.end(), {"-mca", "plm_rsh_agent", in.host_agent});
+  // Emulated hosts are Open MPI nodes reached through the rsh launcher, smp-local's host agent in
+  // place of ssh. "plm rsh" on the command line wins over OMPI_MCA_plm=isolated (set in some
+  // container images) or a params file, which would otherwise run every rank on algo-1.
+  if (!in.host_agent.empty())
+    a.insert(a.end(), {"-mca", "plm", "rsh", "-mca", "plm_rsh_agent", in.host_agent});
 
   std::string nccl_debug = "INFO";
   std::vector<std::string> custom;
@@ -88,9 +92,14 @@ MpirunCommand build_mpirun_command(const MpirunInput& in) {
     if (!mca_seen.insert(param).second) {
       char buf[1024];
       std::snprintf(buf, sizeof buf, kDuplicateMca, param.c_str());
+      const bool emulation = param == "plm" || param == "plm_rsh_agent";
       cmd.problems.push_back(error_problem(
           "distribution.mpi.custom_mpi_options", buf,
-          "Remove \"" + custom[i] + " " + param + "\" from custom_mpi_options: the toolkit already sets it."));
+          "Remove \"" + custom[i] + " " + param + "\" from custom_mpi_options: " +
+              (emulation
+                   ? "smp-local sets it to reach its emulated hosts (Open MPI's rsh launcher, "
+                     "smp-local's host agent in place of ssh)."
+                   : "the toolkit already sets it.")));
     }
     ++i;
   }

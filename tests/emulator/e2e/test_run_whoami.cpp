@@ -134,6 +134,23 @@ TEST_CASE("host-local SM_* (--host-local-sm-env) gives each host's ranks their o
   CHECK(sm_diff(rec["sm"], read_json(jobs.job() / "hosts/algo-2/agent.json")["env"]) == std::vector<std::string>{});
 }
 
+TEST_CASE("OMPI_MCA_plm=isolated in the environment does not fold the hosts into algo-1", "[e2e]") {
+  // Some container images set it (e.g. the GPU machines this project is tested on); Open MPI would
+  // then start every rank next to mpirun, on algo-1, without a daemon on algo-2.
+  if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
+  JobsDir jobs;
+  auto r = smp_local({"run", fixture("jobs/whoami/job.json").string(), "--jobs-dir",
+                      jobs.path.string(), "--job-name", "whoami-isolated"},
+                     {{"OMPI_MCA_plm", "isolated"}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  for (int rank : {2, 3}) {
+    Json rec = rank_record(jobs.job(), rank, "algo-2");
+    CHECK(rec["hostname"] == "algo-2");
+    CHECK(rec["env"]["OMPI_COMM_WORLD_LOCAL_SIZE"] == "2");
+  }
+}
+
 TEST_CASE("without namespaces: staged paths and the gethostname preload", "[e2e]") {
   if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
   JobsDir jobs;

@@ -93,9 +93,22 @@ TEST_CASE("model-parallel additions and credentials", "[mpirun]") {
   auto cmd = build_mpirun_command(in);
   std::string joined;
   for (const auto& a : cmd.argv) joined += a + " ";
-  CHECK(joined.find("-mca plm_rsh_agent /bin/agent") != std::string::npos);
+  // The rsh launcher is named, so that OMPI_MCA_plm=isolated cannot fold every host into algo-1.
+  CHECK(joined.find("-mca plm rsh -mca plm_rsh_agent /bin/agent") != std::string::npos);
   CHECK(joined.find("-x AWS_ACCESS_KEY_ID -x AWS_SECRET_ACCESS_KEY -x SM_HOSTS -x PYTHONPATH -x NCCL_PROTO=simple -x NCCL_ALGO=ring python3") != std::string::npos);
   in.dlc_torch_version = "1.8.1";
   auto older = build_mpirun_command(in);
   CHECK(std::find(older.argv.begin(), older.argv.end(), "NCCL_ALGO=ring") == older.argv.end());
+}
+
+TEST_CASE("custom_mpi_options naming the launcher smp-local needs is refused with the reason",
+          "[mpirun]") {
+  MpirunInput in = base();
+  in.host_agent = "/bin/agent";
+  in.custom_mpi_options = "-mca plm isolated";
+  auto cmd = build_mpirun_command(in);
+  REQUIRE(cmd.problems.size() == 1);
+  CHECK(cmd.problems[0].message.find("MCA param:   plm\n") != std::string::npos);
+  CHECK(cmd.problems[0].fix.find("smp-local sets it to reach its emulated hosts") !=
+        std::string::npos);
 }
