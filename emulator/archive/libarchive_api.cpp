@@ -12,18 +12,21 @@
 namespace smplocal::archive {
 namespace {
 
+template <typename F>
+void resolve(void* lib, const char* name, F& out) {
+  out = reinterpret_cast<F>(dlsym(lib, name));
+  if (!out)
+    throw ArchiveError(std::string("libarchive.so.13 has no ") + name +
+                       "; install Debian's libarchive13");
+}
+
 const LibArchive* load() {
   void* lib = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     throw ArchiveError(std::string("cannot load libarchive.so.13 (") + dlerror() +
                        "); install it with scripts/install-deps.sh (Debian: libarchive13)");
   auto api = std::make_unique<LibArchive>();
-#define SMP_LIBARCHIVE_RESOLVE(name)                                  \
-  api->name = reinterpret_cast<decltype(&::name)>(dlsym(lib, #name)); \
-  if (!api->name)                                                     \
-    throw ArchiveError("libarchive.so.13 has no " #name               \
-                       "; install Debian's "                          \
-                       "libarchive13");
+#define SMP_LIBARCHIVE_RESOLVE(name) resolve(lib, #name, api->name);
   SMP_LIBARCHIVE_FUNCTIONS(SMP_LIBARCHIVE_RESOLVE)
 #undef SMP_LIBARCHIVE_RESOLVE
   return api.release();  // kept, like the library, for the life of the process

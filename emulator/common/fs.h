@@ -21,7 +21,7 @@ bool is_within(const fs::path& root, const fs::path& path);
 // allocator puts its subdirectories in block groups with room to spare instead of next to `dir`.
 // Why: without a journal, ext4 skips, one by one, every inode freed in the last 30 s to 5 min when
 // it allocates one (recently_deleted()); in a group where many files were just deleted (a temp
-// directory after a build or a test run) each new file then costs ~0.2 ms, and a job creates
+// directory after a build or a test run) each new file then costs 0.2-0.5 ms, and a job creates
 // dozens. Best effort: other file systems, or a refusal, change nothing.
 void hint_top_directory(const fs::path& dir) noexcept;
 // An absolute path: `p` if absolute, else relative to `base`; lexically normalized.
