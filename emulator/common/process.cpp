@@ -103,7 +103,9 @@ Child spawn(const SpawnOptions& o) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
-    if (o.stdin_null) {
+    if (o.stdin_fd >= 0) {
+      dup2(o.stdin_fd, 0);
+    } else if (o.stdin_null) {
       int fd = open("/dev/null", O_RDONLY);
       if (fd >= 0) dup2(fd, 0);
     }

@@ -22,6 +22,7 @@ struct SpawnOptions {
   bool capture_stdout = false;               // pipe the child's stdout to us
   bool capture_stderr = false;               // pipe the child's stderr to us
   bool stdin_null = true;                    // stdin from /dev/null
+  int stdin_fd = -1;                         // >= 0: this descriptor is the child's stdin instead
   bool new_process_group = false;            // setpgid(0, 0)
   bool die_with_parent = false;              // PR_SET_PDEATHSIG(SIGKILL)
 };

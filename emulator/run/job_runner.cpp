@@ -19,6 +19,7 @@
 #include "emulator/stage/s3_stage.h"
 #include "emulator/stage/stage.h"
 #include "emulator/supervise/supervisor.h"
+#include "emulator/supervise/watchdog.h"
 #include "emulator/timeline/timeline.h"
 #include "libsmp/core/pyjson.h"
 
@@ -221,6 +222,7 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   hint_top_directory(mpi_tmp);  // the daemons' session directories: dozens of files per job
   // Packaging needs libarchive: it loads while the job runs, not on the way to the launch.
   archive::LibArchivePrefetch libarchive_loading;
+  JobWatchdog watchdog(dir.root);  // if smp-local dies without cleaning up, the job dies with it
   SuperviseResult sr = supervise(launch_processes(p, dir, mpi_tmp), so);
   fs::remove_all(mpi_tmp, ec);
   auto train_end = Clock::now();

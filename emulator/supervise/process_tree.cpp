@@ -71,6 +71,27 @@ int signal_descendants(pid_t root, int sig, bool ranks_only) {
   return n;
 }
 
+std::vector<pid_t> processes_with_environment(const std::string& entry) {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = strtol(e->d_name, &end, 10);
+    if (!end || *end || pid <= 0) continue;
+    std::ifstream in("/proc/" + std::string(e->d_name) + "/environ", std::ios::binary);
+    std::string var;
+    while (std::getline(in, var, '\0')) {
+      if (var == entry) {
+        out.push_back(static_cast<pid_t>(pid));
+        break;
+      }
+    }
+  }
+  closedir(d);
+  return out;
+}
+
 void kill_all_descendants(pid_t root, int timeout_ms) {
   // A subreaper without children has no descendants at all (orphans would have become its
   // children): skip scanning /proc.

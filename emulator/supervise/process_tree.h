@@ -24,5 +24,8 @@ bool is_launcher(const ProcInfo& p);
 int signal_descendants(pid_t root, int sig, bool ranks_only);
 // SIGKILLs every descendant of root until none is left (or the deadline passes); reaps ours.
 void kill_all_descendants(pid_t root, int timeout_ms = 5000);
+// Processes whose initial environment (/proc/PID/environ) holds exactly `entry` ("NAME=value"),
+// among those this process may read.
+std::vector<pid_t> processes_with_environment(const std::string& entry);
 
 }  // namespace smplocal

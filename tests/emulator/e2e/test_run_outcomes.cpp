@@ -1,5 +1,6 @@
 // End to end: Failed, Stopped (max_run, SIGINT), invalid specs, the per-host process runner.
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 
 #include <sys/wait.h>
 
@@ -66,20 +67,32 @@ TEST_CASE("max_run stops the job: SIGTERM to every rank, then Stopped", "[e2e]")
   fs::remove_all(trap);
 }
 
-TEST_CASE("SIGINT to smp-local stops the job", "[e2e]") {
+TEST_CASE("SIGINT or SIGTERM to smp-local stops the job", "[e2e]") {
+  const int sig = GENERATE(SIGINT, SIGTERM);
   if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
   JobsDir jobs;
   std::string marker = unique_marker();
   smplocal::SpawnOptions o;
-  o.argv = {binary().string(), "run", fixture("jobs/behave/job.json").string(), "--jobs-dir", jobs.path.string(),
-            "--stop-grace", "10", "-H", "sleep=60", "-H", "marker=" + marker, "--job-name", "sigint-e2e"};
+  o.argv = {binary().string(),
+            "run",
+            fixture("jobs/behave/job.json").string(),
+            "--jobs-dir",
+            jobs.path.string(),
+            "--stop-grace",
+            "10",
+            "-H",
+            "sleep=60",
+            "-H",
+            "marker=" + marker,
+            "--job-name",
+            "stop-e2e"};
   o.capture_stdout = o.capture_stderr = false;
   smplocal::Child c = smplocal::spawn(o);
-  fs::path record = jobs.path / "sigint-e2e" / "record.json";
+  fs::path record = jobs.path / "stop-e2e" / "record.json";
   auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline && processes_with(marker) < 5) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  kill(c.pid, SIGINT);
+  kill(c.pid, sig);
   int status = 0;
   waitpid(c.pid, &status, 0);
   CHECK(WIFEXITED(status));
@@ -87,6 +100,43 @@ TEST_CASE("SIGINT to smp-local stops the job", "[e2e]") {
   Json rec = read_json(record);
   CHECK(rec["TrainingJobStatus"] == "Stopped");
   CHECK(rec["SecondaryStatus"] == "Stopped");
+  CHECK(processes_with(marker) == 0);
+}
+
+TEST_CASE("nothing of a job outlives a SIGKILLed smp-local, not even the ranks' children",
+          "[e2e]") {
+  if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
+  JobsDir jobs;
+  std::string marker = unique_marker();
+  smplocal::SpawnOptions o;
+  o.argv = {binary().string(),
+            "run",
+            fixture("jobs/behave/job.json").string(),
+            "--jobs-dir",
+            jobs.path.string(),
+            "-H",
+            "sleep=60",
+            "-H",
+            "marker=" + marker,
+            "-H",
+            "child-marker=" + marker,
+            "--job-name",
+            "sigkill-e2e"};
+  o.capture_stdout = o.capture_stderr = false;
+  smplocal::Child c = smplocal::spawn(o);
+  // Every rank starts a child of its own: 4 grandchildren of mpirun and orted.
+  const std::string grandchild = "grandchild:" + marker;
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline && processes_with(grandchild) < 4)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const int grandchildren = processes_with(grandchild), marked = processes_with(marker);
+  kill(c.pid, SIGKILL);
+  waitpid(c.pid, nullptr, 0);
+  REQUIRE(grandchildren == 4);
+  CHECK(marked >= 9);  // smp-local, mpirun, 4 ranks, 4 grandchildren (and the daemons' children)
+  deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline && processes_with(marker) > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(processes_with(marker) == 0);
 }
 
