@@ -11,6 +11,7 @@
 #include "emulator/run/exit_codes.h"
 #include "emulator/run/job_runner.h"
 #include "emulator/supervise/supervisor.h"
+#include "emulator/supervise/watchdog.h"
 
 namespace {
 
@@ -205,10 +206,11 @@ int main(int argc, char** argv) {
   }
   try {
     if (*run) {
+      JobWatchdog watchdog;  // first: single-threaded, and not yet a subreaper
       prepare_supervision();
       Console con(f.json);
       Json record;
-      int rc = run_job(request_from(f), con, &record);
+      int rc = run_job(request_from(f), con, &record, &watchdog);
       if (f.json) std::cout << json_text(record.is_null() ? Json::object() : record) << "\n";
       return rc;
     }

@@ -113,7 +113,7 @@ Json cost_estimate(const TrainingJob& job, double seconds, std::string& line) {
 
 }  // namespace
 
-int run_job(const RunRequest& req, Console& con, Json* record_out) {
+int run_job(const RunRequest& req, Console& con, Json* record_out, JobWatchdog* watchdog) {
   Prepared p = prepare(req);
   con.problems(p.problems);
   if (smp::core::has_errors(p.problems)) {
@@ -132,6 +132,8 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   }
   fs::create_directories(dir.root);
   hint_top_directory(dir.root);  // before anything is created in it
+  if (watchdog)
+    watchdog->watch(dir.root);  // if smp-local dies without cleaning up, so does the job
   fs::create_directories(dir.logs());
   con.attach_logs(dir.logs());
   auto created = Clock::now();
@@ -222,7 +224,6 @@ int run_job(const RunRequest& req, Console& con, Json* record_out) {
   hint_top_directory(mpi_tmp);  // the daemons' session directories: dozens of files per job
   // Packaging needs libarchive: it loads while the job runs, not on the way to the launch.
   archive::LibArchivePrefetch libarchive_loading;
-  JobWatchdog watchdog(dir.root);  // if smp-local dies without cleaning up, the job dies with it
   SuperviseResult sr = supervise(launch_processes(p, dir, mpi_tmp), so);
   fs::remove_all(mpi_tmp, ec);
   auto train_end = Clock::now();

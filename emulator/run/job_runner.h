@@ -13,6 +13,8 @@
 
 namespace smplocal {
 
+class JobWatchdog;
+
 struct RunRequest {
   std::filesystem::path spec_file;
   SpecOverrides overrides;
@@ -40,7 +42,9 @@ std::filesystem::path tools_dir();
 Prepared prepare(const RunRequest& request);
 
 // The whole job. Returns the exit code (exit_codes.h); the final record goes to `record_out`.
-int run_job(const RunRequest& request, Console& console, Json* record_out);
+// With a watchdog, nothing of the job outlives this process however it ends.
+int run_job(const RunRequest& request, Console& console, Json* record_out,
+            JobWatchdog* watchdog = nullptr);
 
 // Problems as JSON: [{"severity", "field", "message", "fix"}].
 Json problems_json(const Problems& problems);
