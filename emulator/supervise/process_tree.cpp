@@ -14,29 +14,41 @@
 
 namespace smplocal {
 
-std::vector<ProcInfo> list_processes() {
-  std::vector<ProcInfo> out;
+namespace {
+
+// The pids now in /proc.
+std::vector<pid_t> all_pids() {
+  std::vector<pid_t> out;
   DIR* d = opendir("/proc");
   if (!d) return out;
   while (dirent* e = readdir(d)) {
     char* end = nullptr;
     long pid = strtol(e->d_name, &end, 10);
-    if (!end || *end || pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+    if (end && !*end && pid > 0) out.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(d);
+  return out;
+}
+
+}  // namespace
+
+std::vector<ProcInfo> list_processes() {
+  std::vector<ProcInfo> out;
+  for (pid_t pid : all_pids()) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string content;
     if (!std::getline(stat, content)) continue;
     // pid (comm) state ppid ... ; comm may contain spaces and parentheses: use the last ')'.
     size_t open = content.find('('), close = content.rfind(')');
     if (open == std::string::npos || close == std::string::npos) continue;
     ProcInfo p;
-    p.pid = static_cast<pid_t>(pid);
+    p.pid = pid;
     p.comm = content.substr(open + 1, close - open - 1);
     std::istringstream rest(content.substr(close + 2));
     std::string state;
     rest >> state >> p.ppid;
     out.push_back(p);
   }
-  closedir(d);
   return out;
 }
 
@@ -73,22 +85,16 @@ int signal_descendants(pid_t root, int sig, bool ranks_only) {
 
 std::vector<pid_t> processes_with_environment(const std::string& entry) {
   std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    long pid = strtol(e->d_name, &end, 10);
-    if (!end || *end || pid <= 0) continue;
-    std::ifstream in("/proc/" + std::string(e->d_name) + "/environ", std::ios::binary);
+  for (pid_t pid : all_pids()) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
     std::string var;
     while (std::getline(in, var, '\0')) {
       if (var == entry) {
-        out.push_back(static_cast<pid_t>(pid));
+        out.push_back(pid);
         break;
       }
     }
   }
-  closedir(d);
   return out;
 }
 
