@@ -1,6 +1,5 @@
 #include "emulator/s3/crypto.h"
 
-#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -8,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "emulator/common/shared_library.h"
 #include "emulator/s3/error.h"
 
 namespace smp::s3 {
@@ -34,20 +34,10 @@ struct LibCrypto {
 #undef SMP_LIBCRYPTO_POINTER
 };
 
-template <typename F>
-void resolve(void* lib, const char* name, F& out) {
-  out = reinterpret_cast<F>(dlsym(lib, name));
-  if (!out)
-    throw S3Error(std::string("libcrypto.so.3 has no ") + name + "; install Debian's libssl3");
-}
-
 LibCrypto load_libcrypto() {
-  void* lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    throw S3Error(std::string("cannot load libcrypto.so.3 for S3 (") + dlerror() +
-                  "); install it with scripts/install-deps.sh (Debian: libssl3)");
+  const smplocal::SharedLibrary<S3Error> lib("libcrypto.so.3", "libssl3", " for S3");
   LibCrypto api{};
-#define SMP_LIBCRYPTO_RESOLVE(name) resolve(lib, #name, api.name);
+#define SMP_LIBCRYPTO_RESOLVE(name) lib.resolve(#name, api.name);
   SMP_LIBCRYPTO_FUNCTIONS(SMP_LIBCRYPTO_RESOLVE)
 #undef SMP_LIBCRYPTO_RESOLVE
   return api;  // the library stays loaded for the life of the process

@@ -14,6 +14,35 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 std::string unique_marker() { return "m" + std::to_string(getpid()) + "x" + std::to_string(rand()); }
+
+// Starts `smp-local run` of the behave fixture in the background, its ranks sleeping for a minute.
+smplocal::Child start_sleeping_job(const JobsDir& jobs, const std::string& name,
+                                   const std::string& marker,
+                                   const std::vector<std::string>& extra) {
+  smplocal::SpawnOptions o;
+  o.argv = {binary().string(),
+            "run",
+            fixture("jobs/behave/job.json").string(),
+            "--jobs-dir",
+            jobs.path.string(),
+            "-H",
+            "sleep=60",
+            "-H",
+            "marker=" + marker,
+            "--job-name",
+            name};
+  o.argv.insert(o.argv.end(), extra.begin(), extra.end());
+  o.capture_stdout = o.capture_stderr = false;
+  return smplocal::spawn(o);
+}
+
+// Polls until `done` holds or `seconds` pass.
+template <typename Done>
+void wait_until(Done done, int seconds) {
+  const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+  while (Clock::now() < deadline && !done())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
 }  // namespace
 
 TEST_CASE("a failing rank fails the job quickly, with its reason, leaving no process", "[e2e]") {
@@ -72,25 +101,9 @@ TEST_CASE("SIGINT or SIGTERM to smp-local stops the job", "[e2e]") {
   if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
   JobsDir jobs;
   std::string marker = unique_marker();
-  smplocal::SpawnOptions o;
-  o.argv = {binary().string(),
-            "run",
-            fixture("jobs/behave/job.json").string(),
-            "--jobs-dir",
-            jobs.path.string(),
-            "--stop-grace",
-            "10",
-            "-H",
-            "sleep=60",
-            "-H",
-            "marker=" + marker,
-            "--job-name",
-            "stop-e2e"};
-  o.capture_stdout = o.capture_stderr = false;
-  smplocal::Child c = smplocal::spawn(o);
+  smplocal::Child c = start_sleeping_job(jobs, "stop-e2e", marker, {"--stop-grace", "10"});
   fs::path record = jobs.path / "stop-e2e" / "record.json";
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (Clock::now() < deadline && processes_with(marker) < 5) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait_until([&] { return processes_with(marker) >= 5; }, 60);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(c.pid, sig);
   int status = 0;
@@ -108,35 +121,17 @@ TEST_CASE("nothing of a job outlives a SIGKILLed smp-local, not even the ranks' 
   if (!python_available()) SKIP("/usr/bin/python3 is needed for the fixture entry point");
   JobsDir jobs;
   std::string marker = unique_marker();
-  smplocal::SpawnOptions o;
-  o.argv = {binary().string(),
-            "run",
-            fixture("jobs/behave/job.json").string(),
-            "--jobs-dir",
-            jobs.path.string(),
-            "-H",
-            "sleep=60",
-            "-H",
-            "marker=" + marker,
-            "-H",
-            "child-marker=" + marker,
-            "--job-name",
-            "sigkill-e2e"};
-  o.capture_stdout = o.capture_stderr = false;
-  smplocal::Child c = smplocal::spawn(o);
+  smplocal::Child c =
+      start_sleeping_job(jobs, "sigkill-e2e", marker, {"-H", "child-marker=" + marker});
   // Every rank starts a child of its own: 4 grandchildren of mpirun and orted.
   const std::string grandchild = "grandchild:" + marker;
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (Clock::now() < deadline && processes_with(grandchild) < 4)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait_until([&] { return processes_with(grandchild) >= 4; }, 60);
   const int grandchildren = processes_with(grandchild), marked = processes_with(marker);
   kill(c.pid, SIGKILL);
   waitpid(c.pid, nullptr, 0);
   REQUIRE(grandchildren == 4);
   CHECK(marked >= 9);  // smp-local, mpirun, 4 ranks, 4 grandchildren (and the daemons' children)
-  deadline = Clock::now() + std::chrono::seconds(10);
-  while (Clock::now() < deadline && processes_with(marker) > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait_until([&] { return processes_with(marker) == 0; }, 10);
   CHECK(processes_with(marker) == 0);
 }
 
