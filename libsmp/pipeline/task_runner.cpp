@@ -287,4 +287,11 @@ void TaskRunner::forward_done() {
   if (t_task >= 0 && t_task < static_cast<int>(tasks_.size())) tasks_[t_task].view.forward_done = true;
 }
 
+
+void TaskRunner::set_phase(int task, core::TaskPhase phase, bool forward_done) {
+  if (task < 0 || task >= static_cast<int>(tasks_.size())) return;
+  tasks_[task].view.phase = phase;
+  tasks_[task].view.forward_done = forward_done;
+}
+
 }  // namespace smp::pipeline

@@ -59,6 +59,10 @@ class TaskRunner {
   void enter_backward(Wait wait);
   // Inside a task: its forward compute on this stage has finished (simple waits for all of them).
   void forward_done();
+  // What task `task` has to do next as the schedule sees it: a task serving requests learns from
+  // the message it receives whether that is forward or backward work. Called inside the task or
+  // from a Wait's ready() (by the baton holder).
+  void set_phase(int task, core::TaskPhase phase, bool forward_done);
 
   // Thrown inside tasks that are unwound because another task failed.
   struct StepAborted {};

@@ -1,0 +1,1 @@
+"""smdistributed: the namespace of SageMaker's distributed training libraries (here: modelparallel, on libsmp)."""

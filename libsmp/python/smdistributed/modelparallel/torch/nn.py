@@ -1,0 +1,23 @@
+"""smp.nn: SMP's tensor-parallel distributed modules. libsmp does not implement tensor
+parallelism: constructing any of them raises an error that names the feature."""
+
+from smdistributed.modelparallel.torch.exceptions import unsupported
+
+
+def _unsupported_module(name):
+    def __init__(self, *args, **kwargs):
+        raise unsupported(f"tensor parallelism (smp.nn.{name})")
+    return type(name, (object,), {"__init__": __init__})
+
+
+DistributedModule = _unsupported_module("DistributedModule")
+DistributedLinear = _unsupported_module("DistributedLinear")
+DistributedEmbedding = _unsupported_module("DistributedEmbedding")
+DistributedLayerNorm = _unsupported_module("DistributedLayerNorm")
+DistributedTransformer = _unsupported_module("DistributedTransformer")
+DistributedTransformerLayer = _unsupported_module("DistributedTransformerLayer")
+DistributedAttentionLayer = _unsupported_module("DistributedAttentionLayer")
+DistributedTransformerOutputLayer = _unsupported_module("DistributedTransformerOutputLayer")
+DistributedTransformerLMHead = _unsupported_module("DistributedTransformerLMHead")
+FusedLayerNorm = _unsupported_module("FusedLayerNorm")
+FlashAttentionLayer = _unsupported_module("FlashAttentionLayer")
