@@ -155,10 +155,10 @@ PYBIND11_MODULE(_smplib, m) {
     smp::init(smp::Json::parse(config_json), options);
   });
   m.def("is_initialized", &smp::is_initialized);
-  m.def("shutdown", [] {
+  m.def("shutdown", [](bool finalize_mpi) {
     py::gil_scoped_release nogil;
-    smp::shutdown();
-  });
+    smp::shutdown(finalize_mpi);
+  }, py::arg("finalize_mpi") = true);
   m.def("mp_parameters", [] { return smp::mp_parameters().dump(); });
   m.def("config", [] {
     const auto& c = smp::detail::runtime().config;

@@ -81,3 +81,28 @@ if(SMP_HAVE_NCCL)
   smp_add_mpi_test(libsmp_nccl_np1 TARGET test_smp_nccl NP 1 LABELS "gpu;mpi")
   set_tests_properties(libsmp_nccl_np1 PROPERTIES SKIP_RETURN_CODE 4)
 endif()
+
+# The Python package (smdistributed.modelparallel.torch) under mpirun: equivalence with plain
+# PyTorch for every model, schedule and partitioning mode at each (np, pp); API behaviour.
+if(SMP_HAVE_PYTHON)
+  set(smp_py_tests ${CMAKE_CURRENT_SOURCE_DIR}/python)
+  function(smp_add_python_mpi_test name np)
+    cmake_parse_arguments(T "" "TIMEOUT" "ARGS;LABELS" ${ARGN})
+    if(NOT T_TIMEOUT)
+      set(T_TIMEOUT 900)
+    endif()
+    add_test(NAME ${name} COMMAND ${SMP_MPIRUN} --oversubscribe --bind-to none -np ${np}
+             ${Python3_EXECUTABLE} ${T_ARGS})
+    set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} PROCESSORS 2
+      ENVIRONMENT "PYTHONPATH=${SMP_PYTHON_DIR};OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;OMP_NUM_THREADS=1")
+  endfunction()
+  foreach(case "1;1" "2;1" "2;2" "4;2" "4;4" "8;4")
+    list(GET case 0 np)
+    list(GET case 1 pp)
+    smp_add_python_mpi_test(libsmp_python_equivalence_np${np}_pp${pp} ${np}
+      ARGS ${smp_py_tests}/equivalence.py --pp ${pp} LABELS "mpi;python")
+    smp_add_python_mpi_test(libsmp_python_equivalence_full_np${np}_pp${pp} ${np}
+      ARGS ${smp_py_tests}/equivalence.py --pp ${pp} --microbatches 1,2,8 --placement cluster
+      LABELS "mpi;python;long" TIMEOUT 3600)
+  endforeach()
+endif()

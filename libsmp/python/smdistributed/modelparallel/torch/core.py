@@ -135,16 +135,17 @@ def reset():
     state.pending_checkpoint = None
 
 
-def shutdown():
+def shutdown(_finalize_mpi=True):
+    """smp.shutdown(): flush traces, free the groups, finalize MPI. (Runs at exit by itself.)
+    Tests pass _finalize_mpi=False to init again in the same process."""
     if state.initialized:
         reset()
-        for group in list(state.process_groups.values()):
-            del group
         state.process_groups.clear()
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
-        _smplib.shutdown()
+        _smplib.shutdown(_finalize_mpi)
         state.initialized = False
+        state.step_count = 0
 
 
 def _require(what):
