@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libboost-dev libssl-dev libcurl4-openssl-dev zlib1g-dev
   libarchive-dev
   openmpi-bin libopenmpi-dev
-  libtorch-dev libopenblas0-serial python3 python3-dev python3-torch python3-mpi4py pybind11-dev
+  libtorch-dev libopenblas0-serial python3 python3-dev python3-torch python3-torchvision python3-mpi4py pybind11-dev
   awscli pigz librsvg2-bin dataset-fashion-mnist libpugixml-dev
   nodejs npm
 )

@@ -62,6 +62,7 @@ struct Flags {
   std::vector<std::string> hyperparameters;
   std::vector<std::string> channels;
   bool host_local_sm_env = false;
+  bool no_smp_package = false;
   std::string s3_endpoint;
 };
 
@@ -81,6 +82,8 @@ void add_spec_flags(CLI::App* cmd, Flags& f) {
   cmd->add_option("--channel,-C", f.channels, "NAME=PATH_OR_S3_URI, replaces or adds an input channel");
   cmd->add_flag("--host-local-sm-env", f.host_local_sm_env,
                 "give each host's ranks that host's SM_* values (SageMaker exports the master's; toolkit issue #158)");
+  cmd->add_flag("--no-smp-package", f.no_smp_package,
+                "do not put libsmp's smdistributed package on the ranks' PYTHONPATH (the image brings its own)");
   cmd->add_option("--s3-endpoint", f.s3_endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)");
 }
 
@@ -95,6 +98,7 @@ RunRequest request_from(const Flags& f) {
   r.s3_concurrency = f.s3_concurrency;
   r.host_local_sm_env = f.host_local_sm_env;
   r.s3_endpoint = f.s3_endpoint;
+  r.no_smp_package = f.no_smp_package;
   if (f.instance_count) r.overrides.instance_count = f.instance_count;
   if (!f.instance_type.empty()) r.overrides.instance_type = f.instance_type;
   if (f.max_run) r.overrides.max_run = f.max_run;

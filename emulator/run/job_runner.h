@@ -26,6 +26,7 @@ struct RunRequest {
   bool host_local_sm_env = false;
   int s3_concurrency = 0;           // --s3-concurrency; 0 = the S3 client's default
   std::string s3_endpoint;          // --s3-endpoint; empty = AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS
+  bool no_smp_package = false;      // --no-smp-package: the image brings its own smdistributed
 };
 
 struct Prepared {
@@ -37,6 +38,10 @@ struct Prepared {
 
 // Directory of the smp-local executable (the host agent and the preload library live there).
 std::filesystem::path tools_dir();
+
+// Where libsmp's Python package (smdistributed.modelparallel.torch) is: $SMP_LOCAL_SMP_PACKAGE_DIR,
+// else <tools_dir>/../python (the build tree's layout); empty when it is not built.
+std::filesystem::path smp_package_dir();
 
 // Steps 1–2: spec, pre-flight, plan. Never writes anything.
 Prepared prepare(const RunRequest& request);

@@ -22,6 +22,14 @@ fs::path tools_dir() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
+fs::path smp_package_dir() {
+  fs::path dir;
+  if (const char* v = getenv("SMP_LOCAL_SMP_PACKAGE_DIR"); v && *v) dir = v;
+  else dir = (tools_dir() / ".." / "python").lexically_normal();
+  std::error_code ec;
+  return fs::exists(dir / "smdistributed" / "modelparallel" / "torch" / "__init__.py", ec) ? dir : fs::path();
+}
+
 namespace {
 
 std::string default_region() {
@@ -72,6 +80,20 @@ Prepared prepare(const RunRequest& req) {
   if (probe.need_python && !p.machine.python_found)
     p.problems.push_back(error_problem("--python", "no Python interpreter \"" + p.machine.python + "\" for the .py entry point.",
                                        "Install python3 or pass --python /path/to/python."));
+  // As in SageMaker's PyTorch images, smdistributed.modelparallel is importable on every rank: its
+  // directory goes after the interpreter's own sys.path (an installed copy takes precedence).
+  if (probe.need_python && !req.no_smp_package) {
+    fs::path pkg = smp_package_dir();
+    if (!pkg.empty()) {
+      p.machine.python_sys_path += (p.machine.python_sys_path.empty() ? "" : ":") + pkg.string();
+    } else if (Json mp = p.job.hyperparameter("mp_parameters"); mp.is_object() && !mp.empty()) {
+      p.problems.push_back(warning_problem(
+          "machine", "libsmp's Python package (smdistributed.modelparallel) is not built, so the "
+                     "script's `import smdistributed.modelparallel.torch` will fail.",
+          "Build it (ninja -C build smp_python; needs python3-dev, pybind11-dev, python3-torch), "
+          "set SMP_LOCAL_SMP_PACKAGE_DIR, or pass --no-smp-package if the image brings its own."));
+    }
+  }
   if (p.machine.mpirun.empty())
     p.problems.push_back(error_problem("machine", "mpirun (Open MPI) is not installed.",
                                        "Run scripts/install-deps.sh (Debian: apt-get install openmpi-bin)."));

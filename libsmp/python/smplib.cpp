@@ -151,8 +151,10 @@ PYBIND11_MODULE(_smplib, m) {
   m.def("init", [](const std::string& config_json, bool use_environment) {
     smp::InitOptions options;
     options.use_environment = use_environment;
+    smp::Json config = smp::Json::parse(config_json);
     py::gil_scoped_release nogil;
-    smp::init(smp::Json::parse(config_json), options);
+    if (config.is_null()) smp::init();  // SM_HP_MP_PARAMETERS alone
+    else smp::init(config, options);
   });
   m.def("is_initialized", &smp::is_initialized);
   m.def("shutdown", [](bool finalize_mpi) {
