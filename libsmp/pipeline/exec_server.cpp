@@ -54,6 +54,8 @@ struct ExecutionServer::Record {
 struct ExecutionServer::Microbatch {
   std::unique_ptr<Incoming> incoming;
   std::map<int64_t, Record> records;
+  double span_start = 0;     // start of the running compute stretch (trace)
+  bool backward = false;     // that stretch is backward work
 };
 
 // The autograd node of one remote call on the caller's side (see the header).
@@ -95,8 +97,9 @@ struct Crossing : torch::autograd::Function<Crossing> {
   }
 };
 
-ExecutionServer::ExecutionServer(MPI_Comm pipeline_comm, int stage, int stages, ModuleRunner runner)
-    : stage_(stage), stages_(stages), runner_(std::move(runner)) {
+ExecutionServer::ExecutionServer(MPI_Comm pipeline_comm, int stage, int stages, ModuleRunner runner,
+                                 trace::Tracer* tracer)
+    : stage_(stage), stages_(stages), runner_(std::move(runner)), tracer_(tracer) {
   if (MPI_Comm_dup(pipeline_comm, &comm_) != MPI_SUCCESS)
     throw Error("libsmp: MPI_Comm_dup of the pipeline communicator failed");
   outbox_ = std::make_unique<Outbox>(comm_);
@@ -119,12 +122,33 @@ void ExecutionServer::send(Message message, int dst_stage) {
   outbox_->send(std::move(message), dst_stage);
 }
 
+void ExecutionServer::park_span(int microbatch) {
+  if (!tracer_) return;
+  Microbatch& mb = mbs_.at(microbatch);
+  if (mb.span_start < 0) return;  // idle: nothing computed since the last wait
+  const double now = trace::now_us();
+  tracer_->span((mb.backward ? "B" : "F") + std::to_string(microbatch),
+                mb.backward ? "backward" : "forward", mb.span_start, now, 0,
+                trace::Json{{"step", step_}, {"stage", stage_}, {"microbatch", microbatch}});
+}
+
+void ExecutionServer::resume_span(int microbatch) {
+  if (tracer_) mbs_.at(microbatch).span_start = trace::now_us();
+}
+
+void ExecutionServer::wait_for(int microbatch, Wait wait) {
+  if (wait.ready()) return;  // here already: the compute stretch goes on
+  park_span(microbatch);
+  tasks_.wait(std::move(wait));
+  resume_span(microbatch);
+}
+
 Message ExecutionServer::next_message(int microbatch, const std::string& what) {
   Microbatch& mb = mbs_.at(microbatch);
   if (!mb.incoming) mb.incoming = std::make_unique<Incoming>(comm_, microbatch);
   Incoming* in = mb.incoming.get();
   const bool leader = stage_ == 0;
-  tasks_.wait(Wait{[this, in, microbatch, leader] {
+  wait_for(microbatch, Wait{[this, in, microbatch, leader] {
                      if (!in->test()) {
                        if (!leader && in->envelope_known()) {
                          // The schedule learns early what kind of work this task is about to do.
@@ -178,8 +202,21 @@ Message ExecutionServer::await(int microbatch, MessageKind kind, int64_t call, c
 }
 
 void ExecutionServer::serve(Message message) {
-  if (message.kind == MessageKind::kForwardRequest) serve_forward(std::move(message));
-  else serve_backward(std::move(message));
+  Microbatch& mb = mbs_.at(message.microbatch);
+  const bool was_backward = mb.backward;
+  const bool backward = message.kind == MessageKind::kBackwardRequest;
+  if (backward != was_backward) {  // a new kind of work: the stretch so far ends here
+    park_span(message.microbatch);
+    mb.backward = backward;
+    resume_span(message.microbatch);
+  }
+  if (backward) serve_backward(std::move(message));
+  else serve_forward(std::move(message));
+  if (backward != was_backward) {
+    park_span(message.microbatch);
+    mb.backward = was_backward;
+    resume_span(message.microbatch);
+  }
 }
 
 void ExecutionServer::serve_forward(Message m) {
@@ -361,8 +398,12 @@ void ExecutionServer::backward(const std::vector<at::Tensor>& tensors,
                                const std::vector<at::Tensor>& grads) {
   current_microbatch_or_throw("model.backward");
   if (stage_ != 0) throw Error("libsmp: model.backward runs on pipeline stage 0 only");
+  const int microbatch = TaskRunner::current_task();
   tasks_.forward_done();
+  park_span(microbatch);
   tasks_.enter_backward(Wait{[] { return true; }, "its turn to run the backward"});
+  mbs_.at(microbatch).backward = true;
+  resume_span(microbatch);
   torch::autograd::backward(tensors, grads);
 }
 
@@ -414,6 +455,7 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
     throw Error("libsmp: microbatches must be between 1 and " +
                 std::to_string(kMaxServerMicrobatches));
   RunningGuard running(this);
+  const double step_start = tracer_ ? trace::now_us() : 0;
   step_ = step;
   microbatches_ = microbatches;
   mbs_.clear();
@@ -435,7 +477,9 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
           [&](int i) {
             at::ThreadLocalStateGuard guard(tls);
             RunningGuard in_task(this);
+            resume_span(i);
             results[i] = body(i);
+            park_span(i);
             if (stages_ > 1) {
               // The result travels to every other stage, which ends its task for microbatch i.
               for (int s = 1; s < stages_; ++s) {
@@ -459,6 +503,7 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
           [&](int i) {
             at::ThreadLocalStateGuard guard(tls);
             RunningGuard in_task(this);
+            mbs_[i].span_start = -1;  // idle until its first request arrives
             follower_task(i, results);
           },
           run);
@@ -486,6 +531,11 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
     throw;
   }
   mbs_.clear();
+  if (tracer_) {
+    tracer_->span("step " + std::to_string(step), "step", step_start, trace::now_us(), 0,
+                  trace::Json{{"step", step}});
+    tracer_->step_finished();
+  }
   return results;
 }
 

@@ -31,6 +31,7 @@
 
 #include "libsmp/pipeline/server_messages.h"
 #include "libsmp/pipeline/task_runner.h"
+#include "libsmp/trace/tracer.h"
 
 namespace smp::pipeline {
 
@@ -42,7 +43,10 @@ using StepBody = std::function<Packed(int microbatch)>;
 class ExecutionServer {
  public:
   // `pipeline_comm`: the pipeline group's communicator (duplicated here), ranked by stage.
-  ExecutionServer(MPI_Comm pipeline_comm, int stage, int stages, ModuleRunner runner);
+  // `tracer` (optional) receives the step span and this stage's compute spans: F<mb> / B<mb> for
+  // every stretch a microbatch computes here between two waits.
+  ExecutionServer(MPI_Comm pipeline_comm, int stage, int stages, ModuleRunner runner,
+                  trace::Tracer* tracer = nullptr);
   ~ExecutionServer();
   ExecutionServer(const ExecutionServer&) = delete;
   ExecutionServer& operator=(const ExecutionServer&) = delete;
@@ -84,6 +88,10 @@ class ExecutionServer {
   void send(Message message, int dst_stage);
   void fail_followers(const std::string& what, int64_t step);
   std::string stage_name(int stage) const;
+  // Compute spans: a microbatch's stretch on this stage ends where its task parks.
+  void park_span(int microbatch);
+  void resume_span(int microbatch);
+  void wait_for(int microbatch, Wait wait);
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int stage_, stages_;
@@ -94,6 +102,7 @@ class ExecutionServer {
   int64_t step_ = 0;
   int64_t next_call_ = 1;
   int microbatches_ = 0;
+  trace::Tracer* tracer_;
 };
 
 }  // namespace smp::pipeline

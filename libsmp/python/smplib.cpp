@@ -60,7 +60,8 @@ class Server {
           py::gil_scoped_acquire gil;
           py::object out = fn(module, to_py(std::move(args)));
           return from_py(out);
-        });
+        },
+        rt.trace());
   }
   ~Server() {
     py::gil_scoped_release nogil;
