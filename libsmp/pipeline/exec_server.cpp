@@ -108,6 +108,7 @@ ExecutionServer::ExecutionServer(MPI_Comm pipeline_comm, int stage, int stages, 
 ExecutionServer::~ExecutionServer() {
   outbox_.reset();
   mbs_.clear();
+  control_.reset();
   if (comm_ != MPI_COMM_NULL && comm::mpi_alive()) MPI_Comm_free(&comm_);
 }
 
@@ -149,6 +150,7 @@ Message ExecutionServer::next_message(int microbatch, const std::string& what) {
   Incoming* in = mb.incoming.get();
   const bool leader = stage_ == 0;
   wait_for(microbatch, Wait{[this, in, microbatch, leader] {
+                     if (!leader && leader_failed()) return true;
                      if (!in->test()) {
                        if (!leader && in->envelope_known()) {
                          // The schedule learns early what kind of work this task is about to do.
@@ -173,6 +175,7 @@ Message ExecutionServer::next_message(int microbatch, const std::string& what) {
                      return true;
                    },
                    what});
+  if (!leader_failure_.empty()) throw Error(leader_failure_);
   Message m = in->take();
   mb.incoming.reset();
   if (m.step != step_)
@@ -180,6 +183,17 @@ Message ExecutionServer::next_message(int microbatch, const std::string& what) {
                 " arrived during step " + std::to_string(step_) +
                 "; every rank of the pipeline must call the step function the same number of times.");
   return m;
+}
+
+bool ExecutionServer::leader_failed() {
+  if (!leader_failure_.empty()) return true;
+  if (!control_) control_ = std::make_unique<Incoming>(comm_, kControl);
+  if (!control_->test()) return false;
+  Message m = control_->take();
+  control_.reset();
+  // A notice of an earlier step (one this rank had already left on its own failure) is stale.
+  if (m.step == step_ && m.kind == MessageKind::kError) leader_failure_ = m.packed.skeleton;
+  return !leader_failure_.empty();
 }
 
 Message ExecutionServer::await(int microbatch, MessageKind kind, int64_t call, const std::string& what) {
@@ -436,16 +450,15 @@ void ExecutionServer::follower_task(int microbatch, std::vector<Packed>& results
 }
 
 void ExecutionServer::fail_followers(const std::string& what, int64_t step) {
-  // Every follower task of this step waits for a message of its microbatch: tell each.
-  for (int s = 1; s < stages_; ++s)
-    for (int mb = 0; mb < microbatches_; ++mb) {
-      Message err;
-      err.kind = MessageKind::kError;
-      err.microbatch = mb;
-      err.step = step;
-      err.packed.skeleton = what;
-      outbox_->send(std::move(err), s);
-    }
+  // One notice per follower on the control tag: every waiting task of that stage sees it.
+  for (int s = 1; s < stages_; ++s) {
+    Message err;
+    err.kind = MessageKind::kError;
+    err.microbatch = kControl;
+    err.step = step;
+    err.packed.skeleton = what;
+    outbox_->send(std::move(err), s);
+  }
   outbox_->progress();
 }
 
@@ -458,6 +471,7 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
   const double step_start = tracer_ ? trace::now_us() : 0;
   step_ = step;
   microbatches_ = microbatches;
+  leader_failure_.clear();
   mbs_.clear();
   mbs_.resize(microbatches);
   std::vector<Packed> results(microbatches);

@@ -92,6 +92,8 @@ class ExecutionServer {
   void park_span(int microbatch);
   void resume_span(int microbatch);
   void wait_for(int microbatch, Wait wait);
+  // Followers: whether the leader's failure notice for this step has arrived (polls for it).
+  bool leader_failed();
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int stage_, stages_;
@@ -103,6 +105,8 @@ class ExecutionServer {
   int64_t next_call_ = 1;
   int microbatches_ = 0;
   trace::Tracer* tracer_;
+  std::unique_ptr<Incoming> control_;  // followers: the leader's failure notice
+  std::string leader_failure_;         // its text, once it has arrived for this step
 };
 
 }  // namespace smp::pipeline

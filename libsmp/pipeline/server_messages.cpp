@@ -82,8 +82,10 @@ const char* to_string(MessageKind kind) {
   return "unknown message";
 }
 
-int envelope_tag(int microbatch) { return 2 * microbatch; }
-int payload_tag(int microbatch) { return 2 * microbatch + 1; }
+int envelope_tag(int microbatch) {
+  return microbatch == kControl ? 2 * (kMaxServerMicrobatches + 1) : 2 * microbatch;
+}
+int payload_tag(int microbatch) { return envelope_tag(microbatch) + 1; }
 
 std::string encode_envelope(const Message& m) {
   std::string out;

@@ -72,7 +72,8 @@ class Outbox {
   std::list<Outgoing> sends_;
 };
 
-// The next message of one microbatch, from any stage; test() advances it without blocking.
+// The next message of one microbatch (or kControl), from any stage; test() advances it without
+// blocking.
 class Incoming {
  public:
   Incoming(MPI_Comm comm, int microbatch) : comm_(comm), microbatch_(microbatch) {}
@@ -93,9 +94,12 @@ class Incoming {
   std::vector<MPI_Request> requests_;
 };
 
-int envelope_tag(int microbatch);
-int payload_tag(int microbatch);
 // The largest microbatch count the tag space holds (MPI guarantees tags up to 32767).
-constexpr int kMaxServerMicrobatches = 16383;
+constexpr int kMaxServerMicrobatches = 16382;
+// The "microbatch" of control messages: the leader's one failure notice per follower and step,
+// which every waiting task of the follower sees.
+constexpr int kControl = -1;
+int envelope_tag(int microbatch);  // kControl: the control tag
+int payload_tag(int microbatch);
 
 }  // namespace smp::pipeline

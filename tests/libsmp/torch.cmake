@@ -96,6 +96,12 @@ if(SMP_HAVE_PYTHON)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} PROCESSORS 2
       ENVIRONMENT "PYTHONPATH=${SMP_PYTHON_DIR};OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;OMP_NUM_THREADS=1")
   endfunction()
+  foreach(case "1;1" "2;2" "4;2" "4;4")
+    list(GET case 0 np)
+    list(GET case 1 pp)
+    smp_add_python_mpi_test(libsmp_python_api_np${np}_pp${pp} ${np}
+      ARGS ${smp_py_tests}/api.py ${pp} LABELS "mpi;python")
+  endforeach()
   foreach(case "1;1" "2;1" "2;2" "4;2" "4;4" "8;4")
     list(GET case 0 np)
     list(GET case 1 pp)

@@ -16,7 +16,7 @@ from smdistributed.modelparallel.torch import _smplib, comm, core, partition as 
 from smdistributed.modelparallel.torch.core import state
 from smdistributed.modelparallel.torch.exceptions import (
     BwdExecutionNotInStepFnError, FwdExecutionNotInStepFnError, ModelNotPartitionedError,
-    MultipleDistributedModelError, SMPValidationError, unsupported)
+    MultipleDistributedModelError, SMPRuntimeError, SMPValidationError, unsupported)
 from smdistributed.modelparallel.torch.packing import pack, unpack
 
 
@@ -176,8 +176,8 @@ class DistributedModel(torch.nn.Module):
     def register_comm_hook(self, state_obj, hook):
         raise unsupported("DDP communication hooks (register_comm_hook)")
 
-    def _smp_before_step(self, step_fn, first_microbatch):
-        self._smp.before_step(step_fn, first_microbatch)
+    def _smp_before_step(self, step_fn, first_microbatch, leader_error=None):
+        self._smp.before_step(step_fn, first_microbatch, leader_error)
 
     def _smp_after_step(self, grad_enabled):
         self._smp.after_step(grad_enabled)
@@ -262,13 +262,13 @@ class _Engine:
         return pack(out, f"the output of module '{name or 'root'}'")
 
     # -- partitioning -----------------------------------------------------------------------
-    def before_step(self, step_fn, first_microbatch):
+    def before_step(self, step_fn, first_microbatch, leader_error=None):
         if not self.partitioned:
-            self.partition(step_fn, first_microbatch)
+            self.partition(step_fn, first_microbatch, leader_error)
         if self.server is None:
             self.server = _smplib.Server(self.run_module)
 
-    def partition(self, step_fn, first_microbatch):
+    def partition(self, step_fn, first_microbatch, leader_error=None):
         pp = core.pp_size()
         self.pp_rank = core.pp_rank()
         cfg = state.cfg
@@ -278,11 +278,22 @@ class _Engine:
             stage = part.manual_assignment(self.modules, cfg.default_partition)
             part.check_shared(self.modules, stage)
         else:
+            # Rank 0 traces; every rank learns the assignment, or that tracing failed.
             stage = None
             if core.rank() == 0:
-                info = part.trace(self.modules, lambda: self._trace_run(step_fn, first_microbatch))
-                stage = part.auto_assignment(self.modules, info, pp, cfg.memory_weight)
-            stage = comm.allgather(stage, comm.CommGroup.WORLD)[0]
+                try:
+                    if leader_error is not None:
+                        raise leader_error
+                    info = part.trace(self.modules,
+                                      lambda: self._trace_run(step_fn, first_microbatch))
+                    stage = part.auto_assignment(self.modules, info, pp, cfg.memory_weight)
+                except Exception as e:  # noqa: BLE001
+                    comm.allgather((None, f"{type(e).__name__}: {e}"), comm.CommGroup.WORLD)
+                    raise
+            stage, message = comm.allgather((stage, None), comm.CommGroup.WORLD)[0]
+            if message is not None:
+                raise SMPRuntimeError("auto-partitioning failed on rank 0 (it traces the first "
+                                      f"microbatch): {message}")
         self.apply(stage)
 
     def _trace_run(self, step_fn, first_microbatch):

@@ -102,14 +102,20 @@ class StepFunction:
         leader = core.pp_rank() == 0
         bound = inspect.signature(self.func).bind(*args, **kwargs)
         mb_args = [None] * m
+        split_error = None
         if leader:
-            mb_args = [self._slice(bound, m, i) for i in range(m)]
+            try:
+                mb_args = [self._slice(bound, m, i) for i in range(m)]
+            except Exception as e:  # noqa: BLE001 - raised inside the step, so every rank learns
+                split_error = e
         if model is not None:
-            model._smp_before_step(self, mb_args[0] if leader else None)
+            model._smp_before_step(self, mb_args[0] if leader else None, split_error)
         server = model._smp_server() if model is not None else None
         grad = torch.is_grad_enabled()
 
         def body(i):
+            if split_error is not None:
+                raise split_error
             state.microbatch = i
             a, kw = mb_args[i]
             with torch.set_grad_enabled(grad):
