@@ -234,9 +234,10 @@ void TaskRunner::poll_waits() {
       continue;
     }
     if (now > t.deadline) {
-      t.resume_error = std::make_exception_ptr(TimeoutError(
-          options_.context + ", microbatch " + std::to_string(i) + ": " +
-          comm::timeout_message(options_.timeout, t.waiting->what)));
+      std::string message = options_.context + ", microbatch " + std::to_string(i) + ": " +
+                            comm::timeout_message(options_.timeout, t.waiting->what);
+      if (options_.on_timeout) options_.on_timeout(message);
+      t.resume_error = std::make_exception_ptr(TimeoutError(message));
       t.view.runnable = true;
     }
   }
@@ -250,9 +251,12 @@ void TaskRunner::wait(Wait wait) {
     comm::Backoff backoff;
     while (!wait.ready()) {
       if (options_.progress) options_.progress();
-      if (std::chrono::steady_clock::now() > deadline)
-        throw TimeoutError(options_.context + ", microbatch " + std::to_string(task) + ": " +
-                           comm::timeout_message(options_.timeout, wait.what));
+      if (std::chrono::steady_clock::now() > deadline) {
+        std::string message = options_.context + ", microbatch " + std::to_string(task) + ": " +
+                              comm::timeout_message(options_.timeout, wait.what);
+        if (options_.on_timeout) options_.on_timeout(message);
+        throw TimeoutError(message);
+      }
       backoff.pause();
     }
     return;

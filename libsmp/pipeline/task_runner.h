@@ -33,6 +33,9 @@ struct RunOptions {
   std::chrono::duration<double> timeout{300.0};
   std::function<void()> progress;  // called on every scheduler pass (completes pending sends)
   bool run_inline = false;         // run the tasks one after another on the calling thread
+  // Called with the message when a wait times out, before any task unwinds (a binding prints its
+  // interpreter's stacks here, while every task still stands where it waits).
+  std::function<void(const std::string&)> on_timeout;
   std::string context;             // "rank 3 (pipeline stage 1), step 7": prefixes errors
 };
 

@@ -4,8 +4,10 @@
 // ModuleRunner / StepBody; every call into the engine releases the GIL (the engine's task
 // threads take it when they run Python), and every callback takes it.
 
+#include <mpi.h>
 #include <torch/extension.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +79,18 @@ class Server {
     run.run_inline = rt.config.pipeline != smp::core::PipelineSchedule::kSimple || microbatches == 1;
     run.context = "rank " + std::to_string(rt.rank) + " (pipeline stage " +
                   std::to_string(rt.coords.pp_rank) + "), step " + std::to_string(step);
+    // A peer that never answers: say what this rank waits for and where every Python thread
+    // stands (the step's microbatch tasks are parked inside the model), then fail the step.
+    run.on_timeout = [rank = rt.rank](const std::string& message) {
+      py::gil_scoped_acquire gil;
+      std::fprintf(stderr, "[smp rank %d] TIMEOUT: %s\n[smp rank %d] Python stacks:\n", rank,
+                   message.c_str(), rank);
+      std::fflush(stderr);
+      try {
+        py::module_::import("faulthandler").attr("dump_traceback")(py::arg("all_threads") = true);
+      } catch (const py::error_already_set&) {
+      }
+    };
     std::vector<Packed> results;
     {
       py::gil_scoped_release nogil;
@@ -162,6 +176,13 @@ PYBIND11_MODULE(_smplib, m) {
     py::gil_scoped_release nogil;
     smp::shutdown(finalize_mpi);
   }, py::arg("finalize_mpi") = true);
+  // Ends every rank of the job now (an uncaught error: MPI_Finalize would wait for peers that may
+  // never arrive).
+  m.def("abort", [](int code) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+  });
   m.def("mp_parameters", [] { return smp::mp_parameters().dump(); });
   m.def("config", [] {
     const auto& c = smp::detail::runtime().config;

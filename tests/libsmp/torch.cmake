@@ -102,6 +102,10 @@ if(SMP_HAVE_PYTHON)
     smp_add_python_mpi_test(libsmp_python_api_np${np}_pp${pp} ${np}
       ARGS ${smp_py_tests}/api.py ${pp} LABELS "mpi;python")
   endforeach()
+  add_test(NAME libsmp_python_failures
+           COMMAND ${Python3_EXECUTABLE} ${smp_py_tests}/failures.py ${SMP_MPIRUN})
+  set_tests_properties(libsmp_python_failures PROPERTIES LABELS "mpi;python" TIMEOUT 600
+    PROCESSORS 2 ENVIRONMENT "PYTHONPATH=${SMP_PYTHON_DIR};OMP_NUM_THREADS=1")
   foreach(case "1;1" "2;1" "2;2" "4;2" "4;4" "8;4")
     list(GET case 0 np)
     list(GET case 1 pp)

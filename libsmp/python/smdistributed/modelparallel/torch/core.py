@@ -118,8 +118,27 @@ def init(config=None):
         torch.cuda.set_device(local_rank() % max(1, torch.cuda.device_count()))
     from smdistributed.modelparallel.torch import module_manager
     module_manager.install()
+    _install_excepthook()
     if state.cfg.ddp:
         _ddp_init()
+
+
+def _install_excepthook():
+    """An uncaught exception on any rank ends the whole job once its traceback is printed: a
+    normal exit would wait in MPI_Finalize for peers that may be waiting for this rank."""
+    if getattr(sys.excepthook, "_smp", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        previous(kind, value, tb)
+        if state.initialized and _smplib.size() > 1:
+            sys.stderr.write(f"[smp rank {_smplib.rank()}] ending the job after the error above\n")
+            sys.stderr.flush()
+            _smplib.abort(1)
+
+    hook._smp = True
+    sys.excepthook = hook
 
 
 def is_initialized():
