@@ -22,10 +22,12 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
   for (int i = 0; i < m; ++i) {
     const TaskView& t = tasks[i];
     if (t.phase != TaskPhase::kDone && !t.forward_done) all_forwards_done = false;
-    if (t.phase == TaskPhase::kForward && !t.forward_done && first_forward_due < 0) first_forward_due = i;
+    if (t.phase == TaskPhase::kForward && !t.forward_done && !t.parked_remote && first_forward_due < 0)
+      first_forward_due = i;
     // Every started task still owes its backward (a task finishes right after it), including one
     // still on its way to model.backward: a later backward waits for it.
-    if ((t.phase == TaskPhase::kForward || t.phase == TaskPhase::kBackward) && first_backward_due < 0)
+    if ((t.phase == TaskPhase::kForward || t.phase == TaskPhase::kBackward) &&
+        !(t.phase == TaskPhase::kBackward && t.parked_remote) && first_backward_due < 0)
       first_backward_due = i;
   }
   for (int i = 0; i < m; ++i) {
@@ -37,12 +39,14 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
       case TaskPhase::kForward:
         ++in_flight;
         // A task past its forward (waiting for the model output) may continue in any order.
-        if (t.runnable && ready_forward < 0 && (t.forward_done || i == first_forward_due))
+        if (t.runnable && ready_forward < 0 &&
+            (t.forward_done || t.parked_remote || i == first_forward_due))
           ready_forward = i;
         break;
       case TaskPhase::kBackward:
         ++in_flight;
-        if (t.runnable && ready_backward < 0 && i == first_backward_due) ready_backward = i;
+        if (t.runnable && ready_backward < 0 && (i == first_backward_due || t.parked_remote))
+          ready_backward = i;
         break;
       case TaskPhase::kDone: break;
     }

@@ -149,6 +149,8 @@ Message ExecutionServer::next_message(int microbatch, const std::string& what) {
   if (!mb.incoming) mb.incoming = std::make_unique<Incoming>(comm_, microbatch);
   Incoming* in = mb.incoming.get();
   const bool leader = stage_ == 0;
+  // Waiting for a message, the task has no compute due here: other microbatches may run meanwhile.
+  tasks_.set_parked_remote(true);
   wait_for(microbatch, Wait{[this, in, microbatch, leader] {
                      if (!leader && leader_failed()) return true;
                      if (!in->test()) {
@@ -175,6 +177,7 @@ Message ExecutionServer::next_message(int microbatch, const std::string& what) {
                      return true;
                    },
                    what});
+  tasks_.set_parked_remote(false);
   if (!leader_failure_.empty()) throw Error(leader_failure_);
   Message m = in->take();
   mb.incoming.reset();

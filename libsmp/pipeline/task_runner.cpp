@@ -292,6 +292,10 @@ void TaskRunner::forward_done() {
 }
 
 
+void TaskRunner::set_parked_remote(bool parked) {
+  if (t_task >= 0 && t_task < static_cast<int>(tasks_.size())) tasks_[t_task].view.parked_remote = parked;
+}
+
 void TaskRunner::set_phase(int task, core::TaskPhase phase, bool forward_done) {
   if (task < 0 || task >= static_cast<int>(tasks_.size())) return;
   tasks_[task].view.phase = phase;

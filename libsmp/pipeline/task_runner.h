@@ -66,6 +66,8 @@ class TaskRunner {
   // the message it receives whether that is forward or backward work. Called inside the task or
   // from a Wait's ready() (by the baton holder).
   void set_phase(int task, core::TaskPhase phase, bool forward_done);
+  // Inside a task: it parks in its forward on a call to another stage (true) or resumed (false).
+  void set_parked_remote(bool parked);
 
   // Thrown inside tasks that are unwound because another task failed.
   struct StepAborted {};
