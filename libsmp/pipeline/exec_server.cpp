@@ -114,6 +114,13 @@ ExecutionServer::~ExecutionServer() {
 
 ExecutionServer* ExecutionServer::running() { return t_running; }
 
+void ExecutionServer::progress() {
+  if (t_running != this || TaskRunner::current_task() < 0) return;  // outside the step's tasks
+  outbox_->progress();
+  for (auto& mb : mbs_)
+    if (mb.incoming && mb.incoming->envelope_known()) mb.incoming->test();
+}
+
 std::string ExecutionServer::stage_name(int stage) const {
   return "pipeline stage " + std::to_string(stage);
 }
@@ -138,7 +145,10 @@ void ExecutionServer::resume_span(int microbatch) {
 }
 
 void ExecutionServer::wait_for(int microbatch, Wait wait) {
-  if (wait.ready()) return;  // here already: the compute stretch goes on
+  if (wait.ready()) {  // here already: the compute stretch goes on (or, idle, starts now)
+    if (tracer_ && mbs_.at(microbatch).span_start < 0) resume_span(microbatch);
+    return;
+  }
   park_span(microbatch);
   tasks_.wait(std::move(wait));
   resume_span(microbatch);

@@ -67,6 +67,11 @@ class ExecutionServer {
   // microbatch's backward run, then back-propagates through every stage.
   void backward(const std::vector<at::Tensor>& tensors, const std::vector<at::Tensor>& grads);
 
+  // Inside a step task, while it computes: advances this stage's messages in flight. MPI moves a
+  // large message only while both ends call into MPI, so the binding calls this between module
+  // calls and from gradient hooks (cheap: a test of the pending requests).
+  void progress();
+
   // The server whose step is running on this process, or nullptr.
   static ExecutionServer* running();
 

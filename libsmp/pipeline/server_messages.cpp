@@ -2,6 +2,9 @@
 
 #include <ATen/Functions.h>
 
+#include <sched.h>
+
+#include <chrono>
 #include <climits>
 #include <cstring>
 
@@ -13,6 +16,10 @@ namespace smp::pipeline {
 namespace {
 
 constexpr uint32_t kMagic = 0x534d5058;  // "SMPX"
+// MPI moves a large message (rendezvous) only while its sender calls into MPI, and the sender
+// goes on computing right after posting it: sends at least this large get a short progress window.
+constexpr size_t kSpinBytes = 64 * 1024;
+constexpr int kSpinMicros = 500;
 
 void check(int rc, const char* call) {
   if (rc != MPI_SUCCESS) {
@@ -165,10 +172,20 @@ void Outbox::send(Message message, int dst_stage) {
   check(MPI_Isend(o.envelope.data(), static_cast<int>(o.envelope.size()), MPI_BYTE, dst_stage,
                   envelope_tag(message.microbatch), comm_, &o.requests[0]),
         "MPI_Isend");
-  for (size_t i = 0; i < o.payloads.size(); ++i)
+  size_t bytes = 0;
+  for (size_t i = 0; i < o.payloads.size(); ++i) {
     check(MPI_Isend(o.payloads[i].data_ptr(), payload_bytes(o.payloads[i]), MPI_BYTE, dst_stage,
                     payload_tag(message.microbatch), comm_, &o.requests[1 + i]),
           "MPI_Isend");
+    bytes += o.payloads[i].nbytes();
+  }
+  if (bytes >= kSpinBytes) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    while (!sends_.empty() && std::chrono::steady_clock::now() < until) {
+      progress();
+      sched_yield();
+    }
+  }
 }
 
 void Outbox::progress() {

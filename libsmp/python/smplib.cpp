@@ -117,6 +117,8 @@ class Server {
     return to_py(std::move(out));
   }
 
+  void progress() { server_->progress(); }  // holds the GIL: cheap, and only inside a task
+
   void backward(std::vector<at::Tensor> tensors, std::vector<at::Tensor> grads) {
     py::gil_scoped_release nogil;
     server_->backward(tensors, grads);
@@ -252,6 +254,7 @@ PYBIND11_MODULE(_smplib, m) {
       .def("run_step", &Server::run_step)
       .def("call", &Server::call)
       .def("backward", &Server::backward)
+      .def("progress", &Server::progress)
       .def_property_readonly("stage", &Server::stage)
       .def_property_readonly("stages", &Server::stages);
 

@@ -236,6 +236,9 @@ class _Engine:
     def _patch(self, idx, name, mod):
         orig = mod.forward  # the class's forward, bound
         object.__setattr__(mod, "_smp_orig_forward", orig)
+        if type(mod).forward is torch.nn.Sequential.forward:
+            self._patch_sequential(idx, name, mod)
+            return
         label = f"module '{name}'" if name else "the wrapped module"
         arg_names = _arg_names(orig)
 
@@ -244,21 +247,59 @@ class _Engine:
                 return orig(*args, **kwargs)
             owner = self.stage[idx]
             if owner == self.pp_rank:
+                self.server.progress()  # messages in flight move while this stage computes
                 return orig(*args, **kwargs)
-            skeleton, tensors = pack((args, kwargs), f"calling {label} (partition {owner})",
-                                     arg_names)
-            skeleton, tensors = self.server.call(owner, idx, skeleton, tensors)
-            return _to_device(unpack(skeleton, tensors), self.device)
+            return self._remote(owner, idx, (args, kwargs, None),
+                                f"calling {label} (partition {owner})", arg_names)
 
         object.__setattr__(mod, "forward", forward)
+
+    def _patch_sequential(self, idx, name, seq):
+        """nn.Sequential as SMP runs it: consecutive children owned by one stage run there as one
+        request (a chain), instead of one request per child."""
+        label = f"module '{name}'" if name else "the wrapped module"
+
+        def forward(x):
+            if self.stage is None or state.tracing or not state.in_step:
+                return seq._smp_orig_forward(x)
+            children = list(seq)
+            owners = [self.stage[self.index[id(c)]] for c in children]
+            i = 0
+            while i < len(children):
+                j = i
+                while j + 1 < len(children) and owners[j + 1] == owners[i]:
+                    j += 1
+                if owners[i] == self.pp_rank:
+                    for child in children[i:j + 1]:
+                        self.server.progress()
+                        x = child(x)
+                else:
+                    x = self._remote(owners[i], idx, ((x,), {}, (i, j + 1)),
+                                     f"calling {label}[{i}:{j + 1}] (partition {owners[i]})",
+                                     ["input"])
+                i = j + 1
+            return x
+
+        object.__setattr__(seq, "forward", forward)
+
+    def _remote(self, owner, idx, request, where, arg_names):
+        skeleton, tensors = pack(request, where, arg_names)
+        skeleton, tensors = self.server.call(owner, idx, skeleton, tensors)
+        return _to_device(unpack(skeleton, tensors), self.device)
 
     def run_module(self, idx, packed):
         """The execution request of another stage: run module idx here."""
         name, mod = self.modules[idx]
-        args, kwargs = unpack(*packed)
+        args, kwargs, chain = unpack(*packed)
         if self.device is not None:
             args, kwargs = _to_device((args, kwargs), self.device)
-        out = mod._smp_orig_forward(*args, **kwargs)
+        if chain is None:
+            out = mod._smp_orig_forward(*args, **kwargs)
+        else:  # children chain[0]..chain[1]-1 of an nn.Sequential, all owned here
+            out = args[0]
+            for child in list(mod)[chain[0]:chain[1]]:
+                self.server.progress()
+                out = child(out)
         return pack(out, f"the output of module '{name or 'root'}'")
 
     # -- partitioning -----------------------------------------------------------------------
@@ -340,6 +381,10 @@ class _Engine:
                     got = comm.allgather(t.detach().cpu() if core.dp_rank() == 0 else None,
                                          comm.CommGroup.DP_GROUP)[0]
                     t.copy_(got)
+        # During the backward, each local gradient moves the stage's messages in flight too.
+        for p in local:
+            if p.requires_grad:
+                p.register_hook(self._progress_hook)
         if state.cfg.ddp and core.dp_size() > 1:
             self.reducer = _smplib.Reducer([p for p in local if p.requires_grad],
                                            float(self.bucket_cap_mb), self.as_view)
@@ -349,6 +394,11 @@ class _Engine:
             self._load_now(sd, strict)
         for hook in list(self.hooks.partition):
             hook(self.owner, state.optimizer)
+
+    def _progress_hook(self, grad):
+        if self.server is not None:
+            self.server.progress()
+        return None
 
     def _release_param(self, p):
         """A parameter of another stage: no grad, and its storage is freed (a 1-element stand-in)."""

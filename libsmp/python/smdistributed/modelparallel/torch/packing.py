@@ -54,7 +54,7 @@ def unpack(skeleton, tensors):
 def _culprit(value, names):
     """Which part of `value` failed to pickle, as text."""
     items = []
-    if names is not None and isinstance(value, tuple) and len(value) == 2 and \
+    if names is not None and isinstance(value, tuple) and len(value) in (2, 3) and \
             isinstance(value[0], tuple) and isinstance(value[1], dict):
         items = [(f"argument {n}", v) for n, v in zip(names, value[0])]
         items += [(f"keyword argument '{k}'", v) for k, v in value[1].items()]
