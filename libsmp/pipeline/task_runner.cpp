@@ -300,6 +300,7 @@ void TaskRunner::set_phase(int task, core::TaskPhase phase, bool forward_done) {
   if (task < 0 || task >= static_cast<int>(tasks_.size())) return;
   tasks_[task].view.phase = phase;
   tasks_[task].view.forward_done = forward_done;
+  tasks_[task].view.parked_remote = false;  // new work arrived: not the return of its own call
 }
 
 }  // namespace smp::pipeline

@@ -63,7 +63,8 @@ class TaskRunner {
   // Inside a task: its forward compute on this stage has finished (simple waits for all of them).
   void forward_done();
   // What task `task` has to do next as the schedule sees it: a task serving requests learns from
-  // the message it receives whether that is forward or backward work. Called inside the task or
+  // the message it receives whether that is forward or backward work (and it is then no longer
+  // parked on a call of its own). Called inside the task or
   // from a Wait's ready() (by the baton holder).
   void set_phase(int task, core::TaskPhase phase, bool forward_done);
   // Inside a task: it parks in its forward on a call to another stage (true) or resumed (false).

@@ -142,10 +142,16 @@ def child_speedup(steps, pp):
 
 
 def speedup(args):
-    single = float(mpirun(args, 1, "speedup", str(args.steps), "1")[0].split()[1])
-    piped = float(mpirun(args, 2, "speedup", str(args.steps), "2")[0].split()[1])
+    # The two alternate (3 rounds) so that a change in the machine's load hits both alike.
+    singles, pipes = [], []
+    for _ in range(3):
+        singles.append(float(mpirun(args, 1, "speedup", str(args.steps), "1")[0].split()[1]))
+        pipes.append(float(mpirun(args, 2, "speedup", str(args.steps), "2")[0].split()[1]))
+    single, piped = statistics.median(singles), statistics.median(pipes)
     print(f"speedup: one process {single * 1e3:.1f} ms/step, 2 stages x 8 microbatches "
-          f"{piped * 1e3:.1f} ms/step: {single / piped:.2f}x (target >= 1.6x, ideal 1.78x)")
+          f"{piped * 1e3:.1f} ms/step: {single / piped:.2f}x (per round: "
+          + ", ".join(f"{s / p:.2f}x" for s, p in zip(singles, pipes))
+          + "; target >= 1.6x, ideal 1.78x)")
 
 
 # -- bubble ---------------------------------------------------------------------------------
