@@ -37,12 +37,21 @@ run bubble        "$perf/bench_pipeline_bubble"
 run speedup       "$perf/bench_pipeline_speedup"
 run step_overhead "$perf/bench_step_overhead"
 run ddp_allreduce "$perf/bench_ddp_allreduce"
+# The Python package (overhead, 2-stage speedup, bubble of Python-driven steps).
+python=$(grep -m1 '^Python3_EXECUTABLE:' "$build/CMakeCache.txt" | cut -d= -f2 || true)
+if [ -n "$python" ] && [ -d "$build/python/smdistributed" ]; then
+  echo "== python" >&2
+  PYTHONPATH="$build/python" "$python" "$root/tests/perf/python/bench_python.py" all \
+    --mpirun "$(command -v mpirun)" >"$out/python.txt" 2>&1 || echo "  (failed: exit $?)" >>"$out/python.txt"
+else
+  echo "  (skipped: the Python package is not built)" >"$out/python.txt"
+fi
 
 echo
 echo "Benchmarks on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-for name in launch staging archive s3 bubble speedup step_overhead ddp_allreduce; do
+for name in launch staging archive s3 bubble speedup step_overhead ddp_allreduce python; do
   echo "[$name]"
   grep -iE 'ratio|target|bubble|overhead|speedup|skipped|failed' "$out/$name.txt" | sed 's/^/  /' || true
 done
