@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--partitions", default="manual,auto")
     ap.add_argument("--microbatches", default="4")
     ap.add_argument("--placement", default="spread")
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # under SageMaker / smp-local the toolkit adds --mp_parameters
     failed = passed = 0
     for name, schedule, partitioning, mb in itertools.product(
             args.models.split(","), args.schedules.split(","), args.partitions.split(","),
