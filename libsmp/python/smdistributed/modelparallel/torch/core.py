@@ -106,7 +106,7 @@ def init(config=None):
             config.update(json.loads(env))
         except ValueError:
             pass  # the C++ runtime reports a malformed SM_HP_MP_PARAMETERS with its fix
-    _smplib.init(json.dumps(config if config is not None else None), True)
+    _smplib.init(json.dumps(config), True)  # None: SM_HP_MP_PARAMETERS alone
     merged = json.loads(_smplib.mp_parameters())
     state.cfg = _Config(merged, json.loads(_smplib.config()))
     state.initialized = True

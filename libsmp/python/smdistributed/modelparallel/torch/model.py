@@ -164,10 +164,8 @@ class DistributedModel(torch.nn.Module):
 
     def cpu(self):
         if self.partitioned:
-            full = self._smp.full_state_dict(True, gather_to_rank0=False)
-            self._smp.release()
-            self.module.load_state_dict({k: v for k, v in full.items() if not k.startswith("_smp")})
-            self._smp.unpartitioned = True
+            raise unsupported("DistributedModel.cpu() after partitioning",
+                              "use model.state_dict() (full, on pp_rank 0) to get the whole model")
         return super().cpu()
 
     def join(self, divide_by_initial_world_size=True, enable=True):

@@ -100,11 +100,11 @@ class StepFunction:
         model = state.model
         m = state.cfg.microbatches
         leader = core.pp_rank() == 0
-        bound = inspect.signature(self.func).bind(*args, **kwargs)
         mb_args = [None] * m
         split_error = None
-        if leader:
+        if leader:  # the other stages' arguments are ignored, as in SMP (they may be dummies)
             try:
+                bound = inspect.signature(self.func).bind(*args, **kwargs)
                 mb_args = [self._slice(bound, m, i) for i in range(m)]
             except Exception as e:  # noqa: BLE001 - raised inside the step, so every rank learns
                 split_error = e
