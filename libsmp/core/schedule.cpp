@@ -27,7 +27,7 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
     // Every started task still owes its backward (a task finishes right after it), including one
     // still on its way to model.backward: a later backward waits for it.
     if ((t.phase == TaskPhase::kForward || t.phase == TaskPhase::kBackward) &&
-        !(t.phase == TaskPhase::kBackward && t.parked_remote) && first_backward_due < 0)
+        !t.parked_remote && first_backward_due < 0)
       first_backward_due = i;
   }
   for (int i = 0; i < m; ++i) {

@@ -10,6 +10,7 @@ result next to a baseline measured in the same run.
              m in {4, 8, 16}, both schedules, Python-driven steps
 
     python3 bench_python.py [overhead|speedup|bubble|all] [--mpirun PATH] [--steps N]
+                            [--active N]   (active_microbatches; default SMP's, pp + 2)
 """
 
 import argparse
@@ -36,7 +37,7 @@ def mlp(width, layers):
 
 def mpirun(args, np, *child):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMP_NUM_THREADS="1", SMP_MANUAL_INIT="1")
+               OMP_NUM_THREADS="1", SMP_MANUAL_INIT="1", BENCH_ACTIVE=str(args.active or 0))
     out = subprocess.run([args.mpirun, "--oversubscribe", "--bind-to", "none", "-np", str(np),
                           sys.executable, HERE, "--child", *child],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -96,11 +97,19 @@ def overhead(args):
 
 
 # -- speedup --------------------------------------------------------------------------------
+def config(**cfg):
+    """The benchmark's mp_parameters, with --active when given."""
+    active = int(os.environ.get("BENCH_ACTIVE", "0"))
+    if active:
+        cfg["active_microbatches"] = min(active, cfg["microbatches"])
+    return cfg
+
+
 def child_speedup(steps, pp):
     import smdistributed.modelparallel.torch as smp
     torch.set_num_threads(1)
-    smp.init({"partitions": pp, "microbatches": 8 if pp > 1 else 1, "pipeline": "interleaved",
-              "auto_partition": False, "default_partition": 0})
+    smp.init(config(partitions=pp, microbatches=8 if pp > 1 else 1, pipeline="interleaved",
+                    auto_partition=False, default_partition=0))
     torch.manual_seed(0)
     net = mlp(1024, 8)
     if pp > 1:
@@ -187,8 +196,8 @@ class SleepLayer(nn.Module):
 
 def child_bubble(steps, pipeline, m):
     import smdistributed.modelparallel.torch as smp
-    smp.init({"partitions": int(os.environ["OMPI_COMM_WORLD_SIZE"]), "microbatches": m,
-              "pipeline": pipeline, "auto_partition": False, "default_partition": 0})
+    smp.init(config(partitions=int(os.environ["OMPI_COMM_WORLD_SIZE"]), microbatches=m,
+                    pipeline=pipeline, auto_partition=False, default_partition=0))
     p = smp.pp_size()
     seq = nn.Sequential(*[SleepLayer(0.002, 0.004) for _ in range(p)])
     for s in range(p):
@@ -245,12 +254,15 @@ def main():
     ap.add_argument("what", nargs="?", default="all", choices=["overhead", "speedup", "bubble", "all"])
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("--steps", type=int, default=0)
+    ap.add_argument("--active", type=int, default=0)
     args = ap.parse_args()
-    print(f"bench_python: load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"bench_python: load average {os.getloadavg()[0]:.2f}"
+          + (f", active_microbatches {args.active}" if args.active else ""), flush=True)
     for name, fn, default in (("overhead", overhead, 300), ("speedup", speedup, 6),
                               ("bubble", bubble, 4)):
         if args.what in (name, "all"):
-            fn(argparse.Namespace(mpirun=args.mpirun, steps=args.steps or default))
+            fn(argparse.Namespace(mpirun=args.mpirun, steps=args.steps or default,
+                                  active=args.active))
 
 
 if __name__ == "__main__":
