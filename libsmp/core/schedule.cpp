@@ -19,6 +19,25 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
   // earliest backward still due, may run (a later one's message can overtake an earlier one's).
   int first_forward_due = -1, first_backward_due = -1;
   bool all_forwards_done = true;
+  // Per phase (0 forward, 1 backward) and stage: the earliest task still awaiting that stage's
+  // reply; a later task's reply from the same stage waits for it.
+  std::vector<int> first_awaiting[2];
+  auto awaiting_slot = [&](const TaskView& t) -> int* {
+    if (t.awaiting_stage < 0 || (t.phase != TaskPhase::kForward && t.phase != TaskPhase::kBackward))
+      return nullptr;
+    auto& v = first_awaiting[t.phase == TaskPhase::kBackward ? 1 : 0];
+    if (static_cast<int>(v.size()) <= t.awaiting_stage) v.resize(t.awaiting_stage + 1, m);
+    return &v[t.awaiting_stage];
+  };
+  for (int i = 0; i < m; ++i) {
+    const TaskView& t = tasks[i];
+    if (!t.runnable)
+      if (int* slot = awaiting_slot(t); slot && *slot == m) *slot = i;
+  }
+  auto reply_in_order = [&](int i, const TaskView& t) {
+    int* slot = awaiting_slot(t);
+    return !slot || i < *slot;
+  };
   for (int i = 0; i < m; ++i) {
     const TaskView& t = tasks[i];
     if (t.phase != TaskPhase::kDone && !t.forward_done) all_forwards_done = false;
@@ -27,7 +46,7 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
     // Every started task still owes its backward (a task finishes right after it), including one
     // still on its way to model.backward: a later backward waits for it.
     if ((t.phase == TaskPhase::kForward || t.phase == TaskPhase::kBackward) &&
-        !t.parked_remote && first_backward_due < 0)
+        !(t.phase == TaskPhase::kBackward && t.parked_remote) && first_backward_due < 0)
       first_backward_due = i;
   }
   for (int i = 0; i < m; ++i) {
@@ -39,13 +58,14 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
       case TaskPhase::kForward:
         ++in_flight;
         // A task past its forward (waiting for the model output) may continue in any order.
-        if (t.runnable && ready_forward < 0 &&
+        if (t.runnable && ready_forward < 0 && reply_in_order(i, t) &&
             (t.forward_done || t.parked_remote || i == first_forward_due))
           ready_forward = i;
         break;
       case TaskPhase::kBackward:
         ++in_flight;
-        if (t.runnable && ready_backward < 0 && (i == first_backward_due || t.parked_remote))
+        if (t.runnable && ready_backward < 0 && reply_in_order(i, t) &&
+            (i == first_backward_due || t.parked_remote))
           ready_backward = i;
         break;
       case TaskPhase::kDone: break;

@@ -28,11 +28,15 @@ struct TaskView {
   TaskPhase phase = TaskPhase::kNotStarted;
   bool runnable = false;      // started, parked, and what it waits for has arrived
   bool forward_done = false;  // its forward compute on this stage has finished
-  // Parked on a call to another stage, or idle between requests (the execution server): it has
-  // no compute due here until a message comes, so later microbatches' forwards and backwards may
-  // run meanwhile (its forward is not done, though: `simple` still holds backwards back). Once its
-  // message is in, it may resume in any order.
+  // Parked on a call to another stage (the execution server): it has no compute due here until
+  // the reply comes. In its forward, a later microbatch may start (its forward is not done); in
+  // its backward, a later microbatch's backward may start. Once the reply is in, it may resume in
+  // any order.
   bool parked_remote = false;
+  // The stage whose reply it awaits (-1: none, e.g. idle between requests). Replies from one stage
+  // are taken in microbatch order within a phase, so gradients accumulate in the same order in
+  // every run (replies from different stages are independent).
+  int awaiting_stage = -1;
 };
 
 // How many tasks may be in flight (started, not finished) at once on a stage.

@@ -209,9 +209,12 @@ bool ExecutionServer::leader_failed() {
   return !leader_failure_.empty();
 }
 
-Message ExecutionServer::await(int microbatch, MessageKind kind, int64_t call, const std::string& what) {
+Message ExecutionServer::await(int microbatch, MessageKind kind, int64_t call, int from_stage,
+                               const std::string& what) {
   for (;;) {
+    tasks_.set_awaiting(from_stage);
     Message m = next_message(microbatch, what);
+    tasks_.set_awaiting(-1);
     if (m.kind == kind && m.call == call) return m;
     switch (m.kind) {
       case MessageKind::kForwardRequest:
@@ -346,7 +349,7 @@ Packed ExecutionServer::forward_call(CallState& s) {
   req.packed = s.args;
   req.requires_grad = s.args_requires_grad;
   send(std::move(req), s.owner);
-  Message reply = await(s.microbatch, MessageKind::kForwardReply, s.call,
+  Message reply = await(s.microbatch, MessageKind::kForwardReply, s.call, s.owner,
                         "the outputs of module #" + std::to_string(s.module) + " (microbatch " +
                             std::to_string(s.microbatch) + ") from " + stage_name(s.owner));
   s.result_requires_grad = reply.requires_grad;
@@ -366,7 +369,7 @@ std::vector<at::Tensor> ExecutionServer::backward_call(int owner, int64_t call, 
   req.packed.tensors = std::move(grads);
   req.requires_grad.assign(req.packed.tensors.size(), false);
   send(std::move(req), owner);
-  Message reply = await(microbatch, MessageKind::kBackwardReply, call,
+  Message reply = await(microbatch, MessageKind::kBackwardReply, call, owner,
                         "the input gradients of a module call (microbatch " +
                             std::to_string(microbatch) + ") from " + stage_name(owner));
   if (reply.packed.tensors.size() != n_inputs)
@@ -406,7 +409,7 @@ Packed ExecutionServer::call(int owner, int module, Packed args) {
     req.packed = std::move(s.args);
     req.requires_grad = s.args_requires_grad;
     send(std::move(req), owner);
-    Message reply = await(mb, MessageKind::kForwardReply, s.call,
+    Message reply = await(mb, MessageKind::kForwardReply, s.call, owner,
                           "the outputs of module #" + std::to_string(module) + " (microbatch " +
                               std::to_string(mb) + ") from " + stage_name(owner));
     return std::move(reply.packed);

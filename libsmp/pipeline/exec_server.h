@@ -84,7 +84,8 @@ class ExecutionServer {
  private:
   struct Record;
   struct Microbatch;
-  Message await(int microbatch, MessageKind kind, int64_t call, const std::string& what);
+  Message await(int microbatch, MessageKind kind, int64_t call, int from_stage,
+                const std::string& what);
   Message next_message(int microbatch, const std::string& what);
   void serve(Message message);
   void serve_forward(Message message);

@@ -296,6 +296,10 @@ void TaskRunner::set_parked_remote(bool parked) {
   if (t_task >= 0 && t_task < static_cast<int>(tasks_.size())) tasks_[t_task].view.parked_remote = parked;
 }
 
+void TaskRunner::set_awaiting(int stage) {
+  if (t_task >= 0 && t_task < static_cast<int>(tasks_.size())) tasks_[t_task].view.awaiting_stage = stage;
+}
+
 void TaskRunner::set_phase(int task, core::TaskPhase phase, bool forward_done) {
   if (task < 0 || task >= static_cast<int>(tasks_.size())) return;
   tasks_[task].view.phase = phase;

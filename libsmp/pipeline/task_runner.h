@@ -69,6 +69,8 @@ class TaskRunner {
   void set_phase(int task, core::TaskPhase phase, bool forward_done);
   // Inside a task: it parks in its forward on a call to another stage (true) or resumed (false).
   void set_parked_remote(bool parked);
+  // Inside a task: the stage whose reply it awaits (-1 when resumed).
+  void set_awaiting(int stage);
 
   // Thrown inside tasks that are unwound because another task failed.
   struct StepAborted {};

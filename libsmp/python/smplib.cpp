@@ -201,6 +201,10 @@ PYBIND11_MODULE(_smplib, m) {
                    {"active_microbatches", c.active_microbatches}};
     return j.dump();
   });
+  // The microbatch of the calling step task (-1 outside a step): smp.state.microbatch.
+  m.def("current_microbatch", [] {
+    return smp::pipeline::TaskRunner::current() ? smp::pipeline::TaskRunner::current_task() : -1;
+  });
   m.def("recv_timeout", [] { return smp::detail::runtime().timeout.count(); });
   m.def("host", [] { return smp::detail::runtime().host; });
 

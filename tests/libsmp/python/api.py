@@ -317,6 +317,37 @@ def errors():
     done()
 
 
+# The public names of SMP v1 (the reference's §1), all reachable as smp.<name>.
+PUBLIC_NAMES = """
+init is_initialized is_tracing reset shutdown num_microbatches rank size local_rank local_size
+pp_rank pp_size tp_rank tp_size dp_rank dp_size rdp_rank rdp_size mp_rank mp_size
+get_pp_group get_tp_group get_dp_group get_rdp_group get_mp_group get_world_process_group
+get_dp_process_group get_mp_process_group get_pp_process_group get_tp_process_group
+get_rdp_process_group CommGroup RankType WORLD PP_GROUP TP_GROUP RDP_GROUP DP_GROUP MP_GROUP
+broadcast send recv_from allgather gather barrier dp_barrier mp_barrier pp_barrier tp_barrier
+rdp_barrier get_rank_type get_comm_group param_shard_rank param_shard_size
+step StepOutput DistributedModel DistributedOptimizer model state amp nn optimizers patches smplib
+save load save_checkpoint resume_from_checkpoint partition set_partition set_activation_checkpointing
+checkpoint delay_param_initialization model_creation tensor_parallelism set_tensor_parallelism
+tp_register tp_register_with_module
+""".split()
+
+
+@case
+def public_names():
+    missing = [n for n in PUBLIC_NAMES if not hasattr(smp, n)]
+    assert not missing, missing
+    assert smp.amp.GradScaler and smp.optimizers.FusedLAMB and smp.patches.checkpoint.checkpoint
+    assert callable(smp.nn.huggingface.gpt2.translate_state_dict_to_hf_gpt2)
+    for cls in ("DistributedLinear", "DistributedTransformer", "DistributedTransformerLMHead"):
+        assert hasattr(smp.nn, cls), cls
+    import smdistributed.modelparallel as mp
+    assert mp.__version__.startswith("1.")
+    for attr in ("microbatches", "fp16", "prescaled_batch", "shard_optimizer_state",
+                 "sharded_data_parallel_degree", "partitions", "ddp"):
+        assert hasattr(smp.state.cfg, attr), attr
+
+
 def shared_tmpdir():
     d = tempfile.mkdtemp(prefix="smp-api-") if smp.rank() == 0 else None
     return smp.allgather(d, smp.WORLD)[0]

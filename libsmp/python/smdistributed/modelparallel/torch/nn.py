@@ -21,3 +21,29 @@ DistributedTransformerOutputLayer = _unsupported_module("DistributedTransformerO
 DistributedTransformerLMHead = _unsupported_module("DistributedTransformerLMHead")
 FusedLayerNorm = _unsupported_module("FusedLayerNorm")
 FlashAttentionLayer = _unsupported_module("FlashAttentionLayer")
+
+
+def _unsupported_translator(name):
+    def translate(*args, **kwargs):
+        raise unsupported(f"Hugging Face <-> SMP tensor-parallel state-dict translation ({name})")
+    translate.__name__ = name
+    return translate
+
+
+class _HuggingFaceModel:
+    """smp.nn.huggingface.<model>: SMP's translators between Hugging Face and tensor-parallel
+    state dicts. Without tensor parallelism the names are equal, so libsmp needs none."""
+
+    def __init__(self, model):
+        for direction in ("translate_state_dict_to_hf_", "translate_hf_state_dict_to_smdistributed_"):
+            name = direction + model
+            setattr(self, name, _unsupported_translator(name))
+
+
+class _HuggingFace:
+    def __init__(self):
+        for model in ("gpt2", "bert", "roberta", "gptj", "gptneo", "gptneox", "t5"):
+            setattr(self, model, _HuggingFaceModel(model))
+
+
+huggingface = _HuggingFace()
