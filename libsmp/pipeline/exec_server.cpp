@@ -486,7 +486,6 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
   RunningGuard running(this);
   const double step_start = tracer_ ? trace::now_us() : 0;
   step_ = step;
-  microbatches_ = microbatches;
   leader_failure_.clear();
   mbs_.clear();
   mbs_.resize(microbatches);

@@ -109,7 +109,6 @@ class ExecutionServer {
   std::vector<Microbatch> mbs_;
   int64_t step_ = 0;
   int64_t next_call_ = 1;
-  int microbatches_ = 0;
   trace::Tracer* tracer_;
   std::unique_ptr<Incoming> control_;  // followers: the leader's failure notice
   std::string leader_failure_;         // its text, once it has arrived for this step

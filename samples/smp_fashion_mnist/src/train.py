@@ -16,7 +16,6 @@ import gzip
 import json
 import os
 import struct
-import sys
 import time
 
 import numpy as np

@@ -6,7 +6,6 @@ errors scripts can hit. Prints "N passed, N failed" and exits non-zero on a fail
 
 import glob
 import os
-import shutil
 import sys
 import tempfile
 import traceback
