@@ -13,7 +13,6 @@ add_library(smp STATIC
   comm/objects.cpp
   trace/tracer.cpp
   pipeline/task_runner.cpp
-  pipeline/transport.cpp
   pipeline/step.cpp
   pipeline/step_output.cpp
   pipeline/server_messages.cpp

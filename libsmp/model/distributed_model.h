@@ -1,11 +1,12 @@
 #pragma once
 // DistributedModel: SMP's model wrapper. It takes a module whose children run one after another
 // (torch::nn::Sequential, or any module plus its ordered children), splits the children into
-// pp_size contiguous pipeline stages on the first smp::step — by hand (set_partition,
-// default_partition) or by measured cost (auto_partition) — keeps only this rank's stage, and runs
-// it inside smp::step: model(x) returns the model's output on every rank of the pipeline and
-// model.backward(loss) back-propagates through all stages. With ddp the stage's gradients are
-// averaged over its DP group when the step ends.
+// pp_size contiguous pipeline stages before the first smp::step runs — by hand (set_partition,
+// default_partition) or by measured cost (auto_partition: rank 0 traces the step function up to
+// the model call) — keeps only this rank's stage and serves it on the execution server. The step
+// function runs on pipeline stage 0 only, as in SMP: there model(x) sends the activations down
+// the stages and returns the model's output, and model.backward(loss) back-propagates through all
+// of them. With ddp the stage's gradients are averaged over its DP group when the step ends.
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>

@@ -59,11 +59,9 @@ ModelImpl::ModelImpl(DistributedModel* owner_, std::shared_ptr<torch::nn::Module
       throw Error("smp::DistributedModel: buffer '" + item.key() +
                   "' is not inside any of the ordered children; move it into one of them.");
   the_model() = this;
-  pipeline::register_participant(this);
 }
 
 ModelImpl::~ModelImpl() {
-  pipeline::unregister_participant(this);
   if (the_model() == this) the_model() = nullptr;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // ModelImpl: DistributedModel's state and machinery (internal): the ordered children, the
-// partition and this rank's stage, the per-microbatch pipeline state of the running step, the
-// stage's transport and the DDP reducer. Split over model_impl.cpp (construction, queries),
-// partitioner.cpp (manual/auto partitioning), stage_exec.cpp (forward/backward per microbatch)
-// and state_dict.cpp.
+// partition and this rank's stage, the per-microbatch state of the running step, the stage's
+// execution server and the DDP reducer. Split over model_impl.cpp (construction, queries),
+// partitioner.cpp (manual/auto partitioning), stage_exec.cpp (forward/backward on the execution
+// server) and state_dict.cpp.
 
 #include <ATen/core/Tensor.h>
 
@@ -15,24 +15,23 @@
 #include <vector>
 
 #include "libsmp/ddp/grad_reducer.h"
+#include "libsmp/core/partition.h"
 #include "libsmp/model/distributed_model.h"
-#include "libsmp/pipeline/participant.h"
-#include "libsmp/pipeline/transport.h"
+#include "libsmp/pipeline/exec_server.h"
+#include "libsmp/pipeline/step.h"
 
 namespace smp::detail {
 
-// One microbatch's state on this stage during a step.
+// One microbatch's state on the leader (pipeline stage 0) during a step.
 struct MicrobatchState {
   bool forward_called = false;
   bool backward_called = false;
-  at::Tensor input;   // stage input; a leaf requiring grad when it came from a peer with grad
-  at::Tensor output;  // stage output (kept until this stage's backward)
 };
 
-struct ModelImpl : pipeline::StepParticipant {
+struct ModelImpl {
   ModelImpl(DistributedModel* owner, std::shared_ptr<torch::nn::Module> root,
             std::vector<Layer> layers, ModelOptions options);
-  ~ModelImpl() override;
+  ~ModelImpl();
 
   DistributedModel* owner;
   std::shared_ptr<torch::nn::Module> root;
@@ -47,7 +46,7 @@ struct ModelImpl : pipeline::StepParticipant {
   std::optional<std::vector<int>> forced;     // from a checkpoint: use instead of deciding
   std::vector<std::pair<std::string, at::Tensor>> local_params, local_buffers;
   std::unique_ptr<ddp::GradReducer> reducer;
-  std::unique_ptr<pipeline::Transport> transport;
+  std::unique_ptr<pipeline::ExecutionServer> server;
   at::Device device{at::kCPU};
   std::optional<StateDict> pending_load;
   bool pending_strict = true;
@@ -66,19 +65,26 @@ struct ModelImpl : pipeline::StepParticipant {
   int ddp_size() const;
 
   // partitioner.cpp
-  void ensure_partitioned(const at::Tensor& sample);
+  // Every rank, before a step: partitions the model at the first one (auto: rank 0 runs the step
+  // function on `first` until the model is called, profiling its children) and starts the server.
+  void prepare_step(const StepFunction& fn, const Inputs& first);
   std::vector<int> manual_partition() const;
-  std::vector<int> auto_partition(const at::Tensor& sample);
+  std::vector<int> auto_partition(const StepFunction& fn, const Inputs& first);
+  // model(x) while rank 0 traces: profiles every child on x, then ends the traced step function.
+  [[noreturn]] void trace_forward(const at::Tensor& input);
   void apply_partition(std::vector<int> assignment);
+  std::vector<core::ChildProfile> traced;  // rank 0, during auto-partitioning
 
   // stage_exec.cpp
-  at::Tensor forward(const at::Tensor& input);
+  at::Tensor forward(const at::Tensor& input);  // the leader, in the step function
   void backward(const std::vector<at::Tensor>& tensors, const std::vector<at::Tensor>& grads);
-  at::Tensor run_local(const at::Tensor& input);
-  void begin_step(const pipeline::StepContext& ctx) override;
-  void progress() override;
-  void end_step(const pipeline::StepContext& ctx) override;
-  void abort_step() override;
+  // Runs the children from `first` on: this stage's run of them, then the rest on their owners.
+  at::Tensor run_from(size_t first, at::Tensor input);
+  pipeline::Packed serve(int first_child, pipeline::Packed args);  // the server's ModuleRunner
+  void begin_step(long long step, int microbatches);
+  // `backward_ran`: whether any microbatch ran model.backward (the leader tells the followers).
+  void end_step(bool backward_ran);
+  void abort_step();
 
   // state_dict.cpp
   StateDict local_state() const;

@@ -1,7 +1,8 @@
 // DistributedModel's partitioning: which contiguous children each pipeline stage runs (manual:
-// set_partition + default_partition; auto: a tracing pass on rank 0, balanced by
-// core::balance_stages and broadcast so every rank applies the same split), then keeping only
-// this rank's stage and making the DP replicas identical.
+// set_partition + default_partition; auto: a tracing pass of the step function on rank 0,
+// balanced by core::balance_stages and broadcast so every rank applies the same split), then
+// keeping only this rank's stage, making the DP replicas identical and starting the stage's
+// execution server.
 #include <ATen/Functions.h>
 #include <c10/core/GradMode.h>
 
@@ -53,30 +54,53 @@ std::vector<int> ModelImpl::manual_partition() const {
   return out;
 }
 
-std::vector<int> ModelImpl::auto_partition(const at::Tensor& sample) {
+namespace {
+// Thrown by model(x) on rank 0 once the traced step function has reached the model: the rest of
+// the step function (loss, backward) does not run while tracing.
+struct TracingEnd {};
+}  // namespace
+
+void ModelImpl::trace_forward(const at::Tensor& input) {
+  const int n = static_cast<int>(layers.size());
+  traced.assign(n, core::ChildProfile{});
+  c10::AutoGradMode no_grad(false);
+  // One warm-up pass, then the fastest of two timed passes per child.
+  for (int pass = 0; pass < 3; ++pass) {
+    at::Tensor h = input;
+    for (int i = 0; i < n; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      h = layers[i].forward(h);
+      double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (pass == 1) traced[i].seconds = dt;
+      if (pass == 2) traced[i].seconds = std::min(traced[i].seconds, dt);
+      traced[i].activation_bytes = static_cast<double>(h.numel()) * h.element_size();
+    }
+  }
+  throw TracingEnd{};
+}
+
+std::vector<int> ModelImpl::auto_partition(const StepFunction& fn, const Inputs& first) {
   auto& rt = runtime();
   const int n = static_cast<int>(layers.size());
   std::string decision;
   if (rt.rank == 0) {
+    // As SMP does: rank 0 runs the step function on the first microbatch, with grad off, up to
+    // the model call, and profiles the model's children on the input it gets.
     try {
-      std::vector<core::ChildProfile> prof(n);
+      traced.clear();
       g_tracing = true;
-      {
+      try {
         c10::AutoGradMode no_grad(false);
-        // One warm-up pass, then the fastest of two timed passes per child.
-        for (int pass = 0; pass < 3; ++pass) {
-          at::Tensor h = sample;
-          for (int i = 0; i < n; ++i) {
-            auto t0 = std::chrono::steady_clock::now();
-            h = layers[i].forward(h);
-            double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (pass == 1) prof[i].seconds = dt;
-            if (pass == 2) prof[i].seconds = std::min(prof[i].seconds, dt);
-            prof[i].activation_bytes = static_cast<double>(h.numel()) * h.element_size();
-          }
-        }
+        fn(first);
+      } catch (const TracingEnd&) {
       }
       g_tracing = false;
+      if (traced.empty())
+        throw Error("the step function returned without calling the model, so there is nothing "
+                    "to trace; call model(x) in the step function, or set auto_partition to "
+                    "false and place the children with set_partition.");
+      std::vector<core::ChildProfile> prof = std::move(traced);
+      traced.clear();
       for (int i = 0; i < n; ++i) {
         prof[i].name = layers[i].name;
         prof[i].param_bytes =
@@ -114,7 +138,7 @@ std::vector<int> ModelImpl::auto_partition(const at::Tensor& sample) {
   return a;
 }
 
-void ModelImpl::ensure_partitioned(const at::Tensor& sample) {
+void ModelImpl::prepare_step(const StepFunction& fn, const Inputs& first) {
   if (partitioned) return;
   auto& rt = runtime();
   stages = rt.topology->pp_size();
@@ -130,7 +154,7 @@ void ModelImpl::ensure_partitioned(const at::Tensor& sample) {
     if (!manual.empty() && rt.rank == 0)
       std::fprintf(stderr, "[smp] warning: set_partition is ignored because auto_partition is "
                            "true; set \"auto_partition\": false to place children by hand.\n");
-    a = auto_partition(sample);
+    a = auto_partition(fn, first);
     how = "auto";
   } else {
     a = manual_partition();
@@ -203,7 +227,11 @@ void ModelImpl::apply_partition(std::vector<int> a) {
   if (!local_params.empty()) device = local_params.front().second.device();
 
   auto* pp = dynamic_cast<comm::MpiBackend*>(rt.pipeline.get());
-  transport = std::make_unique<pipeline::Transport>(pp->comm(), pp->members(), stage, rt.trace());
+  if (!pp) throw Error("libsmp internal error: the pipeline group has no MPI communicator");
+  server = std::make_unique<pipeline::ExecutionServer>(
+      pp->comm(), stage, stages,
+      [this](int first_child, pipeline::Packed args) { return serve(first_child, std::move(args)); },
+      rt.trace());
 
   if (rt.topology->dp_size() > 1) {
     c10::AutoGradMode no_grad(false);

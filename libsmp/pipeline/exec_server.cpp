@@ -102,6 +102,15 @@ ExecutionServer::ExecutionServer(MPI_Comm pipeline_comm, int stage, int stages, 
     : stage_(stage), stages_(stages), runner_(std::move(runner)), tracer_(tracer) {
   if (MPI_Comm_dup(pipeline_comm, &comm_) != MPI_SUCCESS)
     throw Error("libsmp: MPI_Comm_dup of the pipeline communicator failed");
+  MPI_Group group = MPI_GROUP_NULL, world = MPI_GROUP_NULL;
+  MPI_Comm_group(comm_, &group);
+  MPI_Comm_group(MPI_COMM_WORLD, &world);
+  std::vector<int> local(stages_);
+  for (int s = 0; s < stages_; ++s) local[s] = s;
+  world_ranks_.assign(stages_, -1);
+  MPI_Group_translate_ranks(group, stages_, local.data(), world, world_ranks_.data());
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
   outbox_ = std::make_unique<Outbox>(comm_);
 }
 
@@ -122,7 +131,10 @@ void ExecutionServer::progress() {
 }
 
 std::string ExecutionServer::stage_name(int stage) const {
-  return "pipeline stage " + std::to_string(stage);
+  std::string name = "pipeline stage " + std::to_string(stage);
+  if (stage >= 0 && stage < stages_ && world_ranks_[stage] >= 0)
+    name += " (global rank " + std::to_string(world_ranks_[stage]) + ")";
+  return name;
 }
 
 void ExecutionServer::send(Message message, int dst_stage) {
@@ -270,9 +282,8 @@ void ExecutionServer::serve_forward(Message m) {
     Message err;
     err.kind = MessageKind::kError;
     err.microbatch = mb;
-    err.packed.skeleton = std::string("the module call on ") + stage_name(stage_) +
-                          " (global rank of this stage's process: see its own log) failed:\n" +
-                          e.what();
+    err.packed.skeleton =
+        std::string("the module call on ") + stage_name(stage_) + " failed:\n" + e.what();
     send(std::move(err), caller);
     throw;
   }

@@ -110,6 +110,7 @@ class ExecutionServer {
   int64_t step_ = 0;
   int64_t next_call_ = 1;
   trace::Tracer* tracer_;
+  std::vector<int> world_ranks_;       // world rank of every stage, for messages
   std::unique_ptr<Incoming> control_;  // followers: the leader's failure notice
   std::string leader_failure_;         // its text, once it has arrived for this step
 };

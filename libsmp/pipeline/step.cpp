@@ -1,11 +1,12 @@
 #include "libsmp/pipeline/step.h"
 
 #include <ATen/ThreadLocalState.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 
 #include <algorithm>
 #include <memory>
 
-#include "libsmp/pipeline/participant.h"
+#include "libsmp/model/model_impl.h"
 #include "libsmp/pipeline/task_runner.h"
 #include "libsmp/runtime/error.h"
 #include "libsmp/runtime/runtime.h"
@@ -14,11 +15,6 @@ namespace smp {
 namespace {
 
 bool g_in_step = false;  // read by tasks under the baton, so a plain flag is enough
-
-std::vector<pipeline::StepParticipant*>& participants() {
-  static std::vector<pipeline::StepParticipant*> list;
-  return list;
-}
 
 // The worker threads outlive steps (and re-initializations); they are joined at exit.
 pipeline::TaskRunner& runner() {
@@ -99,6 +95,34 @@ c10::IValue slice(const c10::IValue& v, int m, int i, int64_t axis) {
   return v;  // numbers, strings, None: the same for every microbatch
 }
 
+// `v` with every tensor inside it (also in lists, tuples and dicts) detached.
+c10::IValue detach_nested(const c10::IValue& v) {
+  if (v.isTensor()) return v.toTensor().detach();
+  if (v.isTensorList()) {
+    c10::List<at::Tensor> out;
+    for (const at::Tensor& t : v.toTensorList().vec()) out.push_back(t.detach());
+    return out;
+  }
+  if (v.isList()) {
+    auto list = v.toList();
+    c10::impl::GenericList out(list.elementType());
+    for (size_t k = 0; k < list.size(); ++k) out.push_back(detach_nested(list.get(k)));
+    return out;
+  }
+  if (v.isTuple()) {
+    std::vector<c10::IValue> elems;
+    for (const auto& e : v.toTupleRef().elements()) elems.push_back(detach_nested(e));
+    return c10::ivalue::Tuple::create(std::move(elems));
+  }
+  if (v.isGenericDict()) {
+    auto dict = v.toGenericDict();
+    c10::impl::GenericDict out(dict.keyType(), dict.valueType());
+    for (const auto& entry : dict) out.insert(entry.key(), detach_nested(entry.value()));
+    return out;
+  }
+  return v;
+}
+
 }  // namespace
 
 Inputs::Inputs(std::initializer_list<std::pair<std::string, c10::IValue>> items) {
@@ -165,13 +189,84 @@ std::vector<Inputs> split_inputs(const Inputs& inputs, int microbatches, const S
 int current_microbatch() { return g_in_step ? pipeline::TaskRunner::current_task() : -1; }
 bool in_step() { return g_in_step; }
 
-namespace pipeline {
-void register_participant(StepParticipant* p) { participants().push_back(p); }
-void unregister_participant(StepParticipant* p) {
-  auto& list = participants();
-  list.erase(std::remove(list.begin(), list.end(), p), list.end());
+namespace {
+
+// A microbatch's return values as they travel from the leader to the other stages: a flag byte
+// (whether the microbatch ran model.backward, so every stage knows whether to allreduce) and the
+// values pickled as one tuple (tensors detached: the other stages get copies).
+pipeline::Packed pack_returns(const Returns& values, bool backward_ran) {
+  std::vector<c10::IValue> detached;
+  detached.reserve(values.size());
+  for (const auto& v : values) detached.push_back(detach_nested(v));
+  std::vector<char> bytes;
+  try {
+    bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create(std::move(detached)));
+  } catch (const std::exception& e) {
+    throw Error(std::string("smp::step: the step function's return values cannot be sent to the "
+                            "other pipeline stages (return tensors, numbers, strings and lists, "
+                            "tuples or dicts of them): ") + e.what());
+  }
+  pipeline::Packed p;
+  p.skeleton.reserve(bytes.size() + 1);
+  p.skeleton.push_back(backward_ran ? 'B' : '-');
+  p.skeleton.append(bytes.begin(), bytes.end());
+  return p;
 }
-}  // namespace pipeline
+
+Returns unpack_returns(const pipeline::Packed& p, bool& backward_ran) {
+  if (p.skeleton.empty()) throw Error("libsmp internal error: an empty step result arrived");
+  backward_ran = backward_ran || p.skeleton[0] == 'B';
+  c10::IValue v = torch::jit::pickle_load(std::vector<char>(p.skeleton.begin() + 1, p.skeleton.end()));
+  return v.toTupleRef().elements().vec();
+}
+
+// The step function on every rank, once per microbatch (no DistributedModel: no pipeline).
+std::vector<Returns> run_everywhere(const StepFunction& fn, const std::vector<Inputs>& pieces,
+                                    pipeline::RunOptions run) {
+  auto& rt = detail::runtime();
+  const int m = static_cast<int>(pieces.size());
+  std::vector<Returns> results(m);
+  at::ThreadLocalState tls;  // grad mode etc. of the caller, for every task thread
+  double t0 = trace::now_us();
+  runner().run(
+      m,
+      [&](int i) {
+        at::ThreadLocalStateGuard guard(tls);
+        results[i] = fn(pieces[i]);
+      },
+      run);
+  if (auto* tracer = rt.trace()) {
+    tracer->span("step " + std::to_string(rt.steps), "step", t0, trace::now_us(), 0,
+                 trace::Json{{"step", rt.steps}});
+    tracer->step_finished();
+  }
+  return results;
+}
+
+// The step function on the leader of the pipeline (stage 0), on the model's execution server;
+// every rank gets the leader's results.
+std::vector<Returns> run_on_server(detail::ModelImpl& model, const StepFunction& fn,
+                                   const std::vector<Inputs>& pieces,
+                                   const pipeline::RunOptions& run, bool& backward_ran) {
+  auto& rt = detail::runtime();
+  const int m = static_cast<int>(pieces.size());
+  const bool leader = model.stage == 0;
+  std::vector<Returns> results(m);
+  auto packed = model.server->run_step(
+      m,
+      [&](int i) -> pipeline::Packed {
+        results[i] = fn(pieces[i]);
+        if (model.stages == 1) return {};
+        return pack_returns(results[i], model.mbs.at(i).backward_called);
+      },
+      run, rt.steps);
+  backward_ran = model.any_backward;
+  if (!leader)
+    for (int i = 0; i < m; ++i) results[i] = unpack_returns(packed[i], backward_ran);
+  return results;
+}
+
+}  // namespace
 
 StepResult step(const StepFunction& fn, const Inputs& inputs, const StepOptions& options) {
   auto& rt = detail::runtime();
@@ -180,16 +275,14 @@ StepResult step(const StepFunction& fn, const Inputs& inputs, const StepOptions&
   if (!fn) throw Error("smp::step: the step function is empty.");
   const int m = rt.config.microbatches;
   std::vector<Inputs> pieces = split_inputs(inputs, m, options);
-  pipeline::StepContext ctx{rt.steps, m};
-  std::vector<pipeline::StepParticipant*> parts = participants();
+  DistributedModel* owner = detail::current_model();
+  detail::ModelImpl* model = owner ? &owner->impl() : nullptr;
+  if (model) model->prepare_step(fn, pieces[0]);
 
   pipeline::RunOptions run;
   run.schedule = rt.config.pipeline;
   run.active_microbatches = rt.config.active_microbatches;
   run.timeout = rt.timeout;
-  run.progress = [&parts] {
-    for (auto* p : parts) p->progress();
-  };
   // One stage never waits for a peer, so its tasks can run back to back on this thread when the
   // schedule's order is exactly that (interleaved: F0 B0 F1 B1 ...; or a single microbatch).
   run.run_inline = rt.topology->pp_size() == 1 &&
@@ -197,38 +290,29 @@ StepResult step(const StepFunction& fn, const Inputs& inputs, const StepOptions&
   run.context = "rank " + std::to_string(rt.rank) + " (pipeline stage " +
                 std::to_string(rt.coords.pp_rank) + "), step " + std::to_string(rt.steps);
 
-  std::vector<Returns> results(m);
-  at::ThreadLocalState tls;  // grad mode etc. of the caller, for every task thread
+  std::vector<Returns> results;
   g_in_step = true;
   try {
-    for (auto* p : parts) p->begin_step(ctx);
-    double t0 = trace::now_us();
-    runner().run(
-        m,
-        [&](int i) {
-          at::ThreadLocalStateGuard guard(tls);
-          results[i] = fn(pieces[i]);
-        },
-        run);
-    double t1 = trace::now_us();
-    if (auto* tracer = rt.trace())
-      tracer->span("step " + std::to_string(rt.steps), "step", t0, t1, 0,
-                   trace::Json{{"step", rt.steps}});
-    for (auto* p : parts) p->end_step(ctx);
+    if (model) {
+      model->begin_step(rt.steps, m);
+      bool backward_ran = false;
+      results = run_on_server(*model, fn, pieces, run, backward_ran);
+      model->end_step(backward_ran);
+    } else {
+      results = run_everywhere(fn, pieces, run);
+    }
   } catch (const TimeoutError& e) {
-    for (auto* p : parts) p->abort_step();
+    if (model) model->abort_step();
     g_in_step = false;
     if (rt.throw_on_timeout) throw;
     detail::fatal(e.what());
   } catch (...) {
-    for (auto* p : parts) p->abort_step();
+    if (model) model->abort_step();
     g_in_step = false;
     throw;
   }
   g_in_step = false;
   ++rt.steps;
-  if (auto* tracer = rt.trace()) tracer->step_finished();
-
   const size_t n = results.empty() ? 0 : results[0].size();
   for (int i = 1; i < m; ++i)
     if (results[i].size() != n)
@@ -241,7 +325,7 @@ StepResult step(const StepFunction& fn, const Inputs& inputs, const StepOptions&
     per_mb.reserve(m);
     for (int i = 0; i < m; ++i) {
       c10::IValue v = std::move(results[i][j]);
-      if (options.detach_outputs && v.isTensor()) v = v.toTensor().detach();
+      if (options.detach_outputs) v = detach_nested(v);
       per_mb.push_back(std::move(v));
     }
     values.emplace_back(std::move(per_mb));

@@ -4,11 +4,14 @@
 //
 // Every tensor input (also inside lists, tuples and dicts) is split along its batch axis (0, or
 // StepOptions::input_split_axes[name]) into `microbatches` equal pieces; inputs named in
-// non_split_inputs and non-tensor values reach every microbatch unchanged. Inside the function,
-// model(x) runs the pipeline and returns the model's real output on every rank of the pipeline,
-// and model.backward(loss) runs the backward. What the function returns comes back as one
-// StepOutput per returned value. Gradients (with ddp: also averaged over the DP group) are
-// complete when smp::step returns; call optimizer.step() after it, outside the step function.
+// non_split_inputs and non-tensor values reach every microbatch unchanged. With a
+// DistributedModel the function runs on pipeline stage 0 only (the other stages serve its model
+// calls; their own inputs are split and checked but otherwise unused); inside it model(x) runs the
+// pipeline and returns the model's output, and model.backward(loss) runs the backward. What the
+// function returns reaches every rank of the pipeline, as one StepOutput per returned value
+// (tensors, numbers, strings, and lists, tuples or dicts of them). Without a model the function
+// runs on every rank. Gradients (with ddp: also averaged over the DP group) are complete when
+// smp::step returns; call optimizer.step() after it, outside the step function.
 
 #include <ATen/core/ivalue.h>
 
@@ -55,7 +58,7 @@ using StepFunction = std::function<Returns(const Inputs&)>;
 struct StepOptions {
   std::set<std::string> non_split_inputs;      // passed whole to every microbatch
   std::map<std::string, int> input_split_axes; // split axis per input (default 0)
-  bool detach_outputs = true;                  // detach returned tensors
+  bool detach_outputs = true;                  // detach returned tensors (also nested ones)
 };
 
 StepResult step(const StepFunction& fn, const Inputs& inputs, const StepOptions& options = {});
