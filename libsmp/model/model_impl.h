@@ -78,8 +78,10 @@ struct ModelImpl {
   // stage_exec.cpp
   at::Tensor forward(const at::Tensor& input);  // the leader, in the step function
   void backward(const std::vector<at::Tensor>& tensors, const std::vector<at::Tensor>& grads);
-  // Runs the children from `first` on: this stage's run of them, then the rest on their owners.
-  at::Tensor run_from(size_t first, at::Tensor input);
+  // Runs the children from `first` on: this stage's run of them, then the rest on their owners —
+  // by a call (returns the model's output), or with `pass_on` (serving a request) by passing the
+  // request on to the next stage (returns an undefined tensor: that stage's chain replies).
+  at::Tensor run_from(size_t first, at::Tensor input, bool pass_on);
   pipeline::Packed serve(int first_child, pipeline::Packed args);  // the server's ModuleRunner
   void begin_step(long long step, int microbatches);
   // `backward_ran`: whether any microbatch ran model.backward (the leader tells the followers).

@@ -1,10 +1,10 @@
 // DistributedModel inside smp::step, on the execution server: the step function runs on the
 // leader (pipeline stage 0) only; model(x) there runs the children in order — each stage's
 // contiguous run of them on that stage, reached by an execution request. A stage that finishes
-// its run calls the next stage itself, so activations travel down the chain 0 → 1 → … → P-1 and
-// the model's output comes back up the same way; the backward follows the chain in reverse
-// through the server's autograd crossings. And the stage's part in the step's life (begin:
-// per-microbatch state, buffer broadcast; end: DDP allreduce).
+// its run passes the request on to the next stage (ExecutionServer::forward_to), so activations
+// travel down the chain 0 → 1 → … → P-1, the last stage returns the model's output to stage 0
+// directly, and gradients travel back P-1 → … → 1 → 0. And the stage's part in the step's life
+// (begin: per-microbatch state, buffer broadcast; end: DDP allreduce).
 #include <ATen/Functions.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -28,7 +28,7 @@ int current_microbatch_or_throw(const char* api) {
 
 }  // namespace
 
-at::Tensor ModelImpl::run_from(size_t first, at::Tensor h) {
+at::Tensor ModelImpl::run_from(size_t first, at::Tensor h, bool pass_on) {
   // MPI moves a large message only while its sender calls into MPI (without single-copy shared
   // memory, e.g. SageMaker's btl_vader_single_copy_mechanism=none). A reply posted before a long
   // forward or backward would then wait for it to end, so the stage drives its messages between
@@ -42,6 +42,10 @@ at::Tensor ModelImpl::run_from(size_t first, at::Tensor h) {
     if (h.requires_grad()) h.register_hook([s](const at::Tensor&) { s->progress(); });
   }
   if (i == layers.size()) return h;
+  if (pass_on) {
+    s->forward_to(assignment[i], static_cast<int>(i), pipeline::Packed{{}, {h}});
+    return at::Tensor();
+  }
   pipeline::Packed out = s->call(assignment[i], static_cast<int>(i), pipeline::Packed{{}, {h}});
   if (out.tensors.size() != 1 || !out.tensors[0].defined())
     throw Error("libsmp internal error: child '" + layers[i].name + "' returned no tensor from " +
@@ -56,7 +60,9 @@ pipeline::Packed ModelImpl::serve(int first_child, pipeline::Packed args) {
                 " got a request for child #" + std::to_string(first_child) + " it does not run");
   at::Tensor h = args.tensors[0];
   if (h.device() != device) h = h.to(device);
-  return pipeline::Packed{{}, {run_from(static_cast<size_t>(first_child), h)}};
+  at::Tensor out = run_from(static_cast<size_t>(first_child), h, /*pass_on=*/true);
+  if (!out.defined()) return {};  // passed on: the chain's last stage replies
+  return pipeline::Packed{{}, {out}};
 }
 
 at::Tensor ModelImpl::forward(const at::Tensor& input) {
@@ -71,7 +77,8 @@ at::Tensor ModelImpl::forward(const at::Tensor& input) {
     throw Error("smp::DistributedModel: the model was called twice in microbatch " +
                 std::to_string(mb) + "; call it once per step function invocation.");
   st.forward_called = true;
-  at::Tensor out = run_from(0, input.device() == device ? input : input.to(device));
+  at::Tensor out =
+      run_from(0, input.device() == device ? input : input.to(device), /*pass_on=*/false);
   return out.device() == device ? out : out.to(device);
 }
 

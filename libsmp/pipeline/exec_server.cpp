@@ -1,5 +1,7 @@
 #include "libsmp/pipeline/exec_server.h"
 
+#include <optional>
+
 #include <ATen/Functions.h>
 #include <ATen/ThreadLocalState.h>
 #include <c10/core/GradMode.h>
@@ -46,14 +48,26 @@ struct ExecutionServer::CallState {
 
 // One forward request this rank served and may still have to back-propagate.
 struct ExecutionServer::Record {
-  int caller = 0;
+  int upstream = 0;  // the stage the request came from: it gets the input gradients
+  int reply_to = 0;  // the stage that made the original call (told of failures)
+  bool head = true;  // straight from the caller (a backward reply), or passed on along a chain
+                     // (the input gradients go upstream as that stage's backward request)
   std::vector<at::Tensor> inputs;   // leaves requiring grad (undefined where the input did not)
-  std::vector<at::Tensor> outputs;  // the module's output tensors
+  std::vector<at::Tensor> outputs;  // the module's output tensors, or the ones passed on
+};
+
+// The runner's forward_to, while it serves a forward request.
+struct Tail {
+  int owner = -1;
+  int module = -1;
+  Packed args;
 };
 
 struct ExecutionServer::Microbatch {
   std::unique_ptr<Incoming> incoming;
   std::map<int64_t, Record> records;
+  int serving_forward = 0;    // depth of forward requests being served (forward_to needs one)
+  std::optional<Tail> tail;   // set by forward_to
   double span_start = 0;     // start of the running compute stretch (trace)
   bool backward = false;     // that stretch is backward work
 };
@@ -157,7 +171,8 @@ void ExecutionServer::resume_span(int microbatch) {
 }
 
 void ExecutionServer::wait_for(int microbatch, Wait wait) {
-  if (wait.ready()) {  // here already: the compute stretch goes on (or, idle, starts now)
+  if (wait.ready() && !tasks_.earlier_ready()) {
+    // Here already: the compute stretch goes on (or, idle, starts now).
     if (tracer_ && mbs_.at(microbatch).span_start < 0) resume_span(microbatch);
     return;
   }
@@ -263,9 +278,12 @@ void ExecutionServer::serve(Message message) {
 
 void ExecutionServer::serve_forward(Message m) {
   const int caller = m.source;
+  const int reply_to = m.reply_to >= 0 ? m.reply_to : m.source;
   const int mb = m.microbatch;
   Record rec;
-  rec.caller = caller;
+  rec.upstream = caller;
+  rec.reply_to = reply_to;
+  rec.head = m.reply_to < 0;
   rec.inputs.resize(m.packed.tensors.size());
   for (size_t i = 0; i < m.packed.tensors.size(); ++i)
     if (m.grad_enabled && m.requires_grad[i] && m.packed.tensors[i].defined()) {
@@ -273,9 +291,16 @@ void ExecutionServer::serve_forward(Message m) {
       rec.inputs[i] = m.packed.tensors[i];
     }
   Packed out;
+  std::optional<Tail> tail;
+  Microbatch& state = mbs_[mb];
   try {
     c10::AutoGradMode mode(m.grad_enabled);
+    ++state.serving_forward;
+    state.tail.reset();
     out = runner_(m.module, std::move(m.packed));
+    --state.serving_forward;
+    tail = std::move(state.tail);
+    state.tail.reset();
   } catch (const TaskRunner::StepAborted&) {
     throw;
   } catch (const std::exception& e) {
@@ -284,26 +309,57 @@ void ExecutionServer::serve_forward(Message m) {
     err.microbatch = mb;
     err.packed.skeleton =
         std::string("the module call on ") + stage_name(stage_) + " failed:\n" + e.what();
-    send(std::move(err), caller);
+    send(std::move(err), reply_to);
     throw;
   }
-  Message reply;
-  reply.kind = MessageKind::kForwardReply;
-  reply.microbatch = mb;
-  reply.call = m.call;
-  reply.requires_grad.reserve(out.tensors.size());
+  Message next;
+  int dst = reply_to;
   bool keep = false;
-  for (const auto& t : out.tensors) {
-    const bool r = t.defined() && t.requires_grad();
-    reply.requires_grad.push_back(r);
-    keep = keep || r;
+  if (tail) {  // passed on: the last stage of the chain replies to the original caller
+    next.kind = MessageKind::kForwardRequest;
+    next.module = tail->module;
+    next.grad_enabled = m.grad_enabled;
+    next.reply_to = reply_to;
+    next.packed = std::move(tail->args);
+    dst = tail->owner;
+    for (const auto& t : next.packed.tensors) {
+      const bool r = m.grad_enabled && t.defined() && t.requires_grad();
+      next.requires_grad.push_back(r);
+      if (r) rec.outputs.push_back(t);  // the next stage returns their gradients, in order
+    }
+    keep = !rec.outputs.empty();
+  } else {
+    next.kind = MessageKind::kForwardReply;
+    next.requires_grad.reserve(out.tensors.size());
+    for (const auto& t : out.tensors) {
+      const bool r = t.defined() && t.requires_grad();
+      next.requires_grad.push_back(r);
+      keep = keep || r;
+    }
+    if (keep) rec.outputs = out.tensors;
+    next.packed = std::move(out);
   }
-  if (keep) {
-    rec.outputs = out.tensors;
-    mbs_[mb].records[m.call] = std::move(rec);
-  }
-  reply.packed = std::move(out);
-  send(std::move(reply), caller);
+  next.microbatch = mb;
+  next.call = m.call;
+  if (keep) state.records[m.call] = std::move(rec);
+  send(std::move(next), dst);
+}
+
+void ExecutionServer::forward_to(int owner, int module, Packed args) {
+  const int mb = current_microbatch_or_throw("forward_to");
+  Microbatch& state = mbs_.at(mb);
+  if (state.serving_forward <= 0 || state.tail)
+    throw Error("libsmp execution server: forward_to is only possible once, at the end of a "
+                "module run that serves another stage's forward request");
+  check_stage(owner, "forward_to");
+  state.tail = Tail{owner, module, std::move(args)};
+}
+
+void ExecutionServer::check_stage(int owner, const char* what) const {
+  if (owner == stage_ || owner < 0 || owner >= stages_)
+    throw Error(std::string("libsmp execution server: ") + what + " to stage " +
+                std::to_string(owner) + " from stage " + std::to_string(stage_) + " (of " +
+                std::to_string(stages_) + ")");
 }
 
 void ExecutionServer::serve_backward(Message m) {
@@ -335,11 +391,13 @@ void ExecutionServer::serve_backward(Message m) {
     err.microbatch = mb;
     err.packed.skeleton = std::string("the backward of a module call on ") + stage_name(stage_) +
                           " failed:\n" + e.what();
-    send(std::move(err), rec.caller);
+    send(std::move(err), rec.reply_to);
     throw;
   }
+  // The head of a chain (or a plain call) replies to the caller; a stage further down passes the
+  // gradients of its inputs on to the stage before it, as that stage's backward request.
   Message reply;
-  reply.kind = MessageKind::kBackwardReply;
+  reply.kind = rec.head ? MessageKind::kBackwardReply : MessageKind::kBackwardRequest;
   reply.microbatch = mb;
   reply.call = m.call;
   for (auto& leaf : rec.inputs) {
@@ -347,7 +405,7 @@ void ExecutionServer::serve_backward(Message m) {
     reply.packed.tensors.push_back(leaf.grad());
   }
   reply.requires_grad.assign(reply.packed.tensors.size(), false);
-  send(std::move(reply), rec.caller);
+  send(std::move(reply), rec.upstream);
 }
 
 Packed ExecutionServer::forward_call(CallState& s) {
@@ -364,6 +422,7 @@ Packed ExecutionServer::forward_call(CallState& s) {
                         "the outputs of module #" + std::to_string(s.module) + " (microbatch " +
                             std::to_string(s.microbatch) + ") from " + stage_name(s.owner));
   s.result_requires_grad = reply.requires_grad;
+  s.owner = reply.source;  // the end of a chain (forward_to): the backward starts there
   return std::move(reply.packed);
 }
 
@@ -392,9 +451,7 @@ std::vector<at::Tensor> ExecutionServer::backward_call(int owner, int64_t call, 
 
 Packed ExecutionServer::call(int owner, int module, Packed args) {
   const int mb = current_microbatch_or_throw("calling a module of another pipeline stage");
-  if (owner == stage_ || owner < 0 || owner >= stages_)
-    throw Error("libsmp execution server: call() to stage " + std::to_string(owner) +
-                " from stage " + std::to_string(stage_) + " (of " + std::to_string(stages_) + ")");
+  check_stage(owner, "call()");
   CallState s;
   s.server = this;
   s.owner = owner;
@@ -458,6 +515,9 @@ void ExecutionServer::follower_task(int microbatch, std::vector<Packed>& results
       case MessageKind::kForwardRequest:
       case MessageKind::kBackwardRequest: {
         const bool backward = m.kind == MessageKind::kBackwardRequest;
+        // The stretch that starts here is this request's work: label it so (serve() then has no
+        // change of kind to split at).
+        mbs_[microbatch].backward = backward;
         serve(std::move(m));
         tasks_.set_phase(microbatch, backward ? core::TaskPhase::kBackward : core::TaskPhase::kForward,
                          true);

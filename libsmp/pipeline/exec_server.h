@@ -67,6 +67,13 @@ class ExecutionServer {
   // microbatch's backward run, then back-propagates through every stage.
   void backward(const std::vector<at::Tensor>& tensors, const std::vector<at::Tensor>& grads);
 
+  // Inside a ModuleRunner serving a forward request, as its last act: the request's result is
+  // whatever `module` on stage `owner` returns for `args`; that stage replies to the original
+  // caller directly, and the backward comes back along the same chain (SMP's fast_mode routing of
+  // a chain of children: no return hop through every stage). The runner then returns an empty
+  // Packed, which is ignored.
+  void forward_to(int owner, int module, Packed args);
+
   // Inside a step task, while it computes: advances this stage's messages in flight. MPI moves a
   // large message only while both ends call into MPI, so the binding calls this between module
   // calls and from gradient hooks (cheap: a test of the pending requests).
@@ -92,6 +99,7 @@ class ExecutionServer {
   void serve_backward(Message message);
   void follower_task(int microbatch, std::vector<Packed>& results);
   void send(Message message, int dst_stage);
+  void check_stage(int owner, const char* what) const;
   void fail_followers(const std::string& what, int64_t step);
   std::string stage_name(int stage) const;
   // Compute spans: a microbatch's stretch on this stage ends where its task parks.

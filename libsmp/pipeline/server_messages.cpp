@@ -104,6 +104,7 @@ std::string encode_envelope(const Message& m) {
   put<int64_t>(out, m.step);
   put<int64_t>(out, m.call);
   put<int32_t>(out, m.module);
+  put<int32_t>(out, m.reply_to);
   put<uint64_t>(out, m.packed.skeleton.size());
   out += m.packed.skeleton;
   put<uint32_t>(out, static_cast<uint32_t>(m.packed.tensors.size()));
@@ -130,6 +131,7 @@ void decode_envelope(const std::string& bytes, Message& m) {
   m.step = r.get<int64_t>();
   m.call = r.get<int64_t>();
   m.module = r.get<int32_t>();
+  m.reply_to = r.get<int32_t>();
   m.packed.skeleton = r.get_bytes(r.get<uint64_t>());
   const uint32_t n = r.get<uint32_t>();
   m.packed.tensors.assign(n, at::Tensor());

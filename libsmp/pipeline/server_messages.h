@@ -40,6 +40,9 @@ struct Message {
   int64_t step = 0;
   int64_t call = 0;    // request id (caller stage << 40 | counter); 0 for kEnd / kError
   int32_t module = -1; // kForwardRequest: the binding's module id
+  // kForwardRequest passed on along a chain (ExecutionServer::forward_to): the stage that made
+  // the original call and gets the reply; -1 for a request straight from its caller.
+  int32_t reply_to = -1;
   bool grad_enabled = false;  // kForwardRequest: the caller's grad mode
   int source = -1;     // filled in on receipt: the sender's stage
   Packed packed;

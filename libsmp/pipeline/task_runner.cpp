@@ -218,22 +218,42 @@ void TaskRunner::park(int task) {
   }
 }
 
+bool TaskRunner::poll_one(int i) {
+  Task& t = tasks_[i];
+  if (!t.waiting || t.view.runnable) return false;
+  try {
+    if (!t.waiting->ready()) return false;
+  } catch (...) {
+    t.resume_error = std::current_exception();
+  }
+  t.view.runnable = true;
+  return true;
+}
+
+bool TaskRunner::earlier_ready() {
+  const int task = t_task;
+  if (inline_ || task <= 0 || task >= static_cast<int>(tasks_.size())) return false;
+  bool any = false;
+  for (int i = 0; i < task; ++i) {
+    poll_one(i);
+    any = any || (tasks_[i].waiting && tasks_[i].view.runnable);
+  }
+  return any;
+}
+
 void TaskRunner::poll_waits() {
   auto now = std::chrono::steady_clock::now();
+  // Messages from one peer arrive in the order they were sent. When a later microbatch's wait
+  // completes in this pass, an earlier one polled before its (earlier) message landed is polled
+  // again, so both become runnable together and the schedule can keep microbatch order.
+  int newest_ready = -1;
   for (int i = 0; i < static_cast<int>(tasks_.size()); ++i) {
     Task& t = tasks_[i];
-    if (!t.waiting || t.view.runnable) continue;
-    try {
-      if (t.waiting->ready()) {
-        t.view.runnable = true;
-        continue;
-      }
-    } catch (...) {
-      t.resume_error = std::current_exception();
-      t.view.runnable = true;
+    if (poll_one(i)) {
+      newest_ready = i;
       continue;
     }
-    if (now > t.deadline) {
+    if (t.waiting && !t.view.runnable && now > t.deadline) {
       std::string message = options_.context + ", microbatch " + std::to_string(i) + ": " +
                             comm::timeout_message(options_.timeout, t.waiting->what);
       if (options_.on_timeout) options_.on_timeout(message);
@@ -241,6 +261,7 @@ void TaskRunner::poll_waits() {
       t.view.runnable = true;
     }
   }
+  for (int i = 0; i < newest_ready; ++i) poll_one(i);
 }
 
 void TaskRunner::wait(Wait wait) {
@@ -261,7 +282,12 @@ void TaskRunner::wait(Wait wait) {
     }
     return;
   }
-  if (wait.ready()) return;  // already here: keep running (no switch needed)
+  if (wait.ready()) {
+    // Already here: keep running (no switch needed) — unless an earlier microbatch may run too;
+    // then the schedule chooses (it may pick this task again), so microbatches keep their order.
+    if (!earlier_ready()) return;
+    wait.ready = [] { return true; };
+  }
   Task& t = tasks_[task];
   t.waiting = std::move(wait);
   t.view.runnable = false;

@@ -57,6 +57,9 @@ class TaskRunner {
 
   // Inside a task: park until wait.ready() holds.
   void wait(Wait wait);
+  // Inside a task: whether an earlier microbatch's wait has completed (polling those not yet
+  // known), so the schedule should choose before this task goes on with work that is here.
+  bool earlier_ready();
   // Inside a task: the backward yield point. The task enters its backward phase and parks until
   // wait.ready() holds and the schedule lets it run.
   void enter_backward(Wait wait);
@@ -87,6 +90,7 @@ class TaskRunner {
   void task_main(int task);
   void run_inline(int count, const std::function<void(int)>& body);
   void poll_waits();
+  bool poll_one(int task);  // true when its wait has just completed (or failed)
   Worker& idle_worker();
 
   std::vector<std::unique_ptr<Worker>> workers_;
