@@ -40,6 +40,7 @@ struct ExecutionServer::CallState {
   int module = -1;
   int microbatch = 0;
   int64_t call = 0;
+  int64_t record = 0;       // the id the backward request uses (the chain end's, see Message)
   Packed args;              // all argument tensors, as sent
   std::vector<bool> args_requires_grad;
   Packed result;            // filled by forward_call
@@ -48,8 +49,9 @@ struct ExecutionServer::CallState {
 
 // One forward request this rank served and may still have to back-propagate.
 struct ExecutionServer::Record {
-  int upstream = 0;  // the stage the request came from: it gets the input gradients
-  int reply_to = 0;  // the stage that made the original call (told of failures)
+  int upstream = 0;           // the stage the request came from: it gets the input gradients
+  int64_t upstream_call = 0;  // passed on: the upstream stage's id of its part
+  int reply_to = 0;           // the stage that made the original call (told of failures)
   bool head = true;  // straight from the caller (a backward reply), or passed on along a chain
                      // (the input gradients go upstream as that stage's backward request)
   std::vector<at::Tensor> inputs;   // leaves requiring grad (undefined where the input did not)
@@ -87,6 +89,7 @@ struct Crossing : torch::autograd::Function<Crossing> {
     ctx->mark_non_differentiable(non_differentiable);
     ctx->saved_data["owner"] = static_cast<int64_t>(state->owner);
     ctx->saved_data["call"] = state->call;
+    ctx->saved_data["record"] = state->record;
     ctx->saved_data["microbatch"] = static_cast<int64_t>(state->microbatch);
     int64_t n_inputs = 0;
     for (bool r : state->args_requires_grad) n_inputs += r ? 1 : 0;
@@ -100,7 +103,8 @@ struct Crossing : torch::autograd::Function<Crossing> {
     auto* server = reinterpret_cast<ExecutionServer*>(ctx->saved_data["server"].toInt());
     const auto n_inputs = static_cast<size_t>(ctx->saved_data["inputs"].toInt());
     std::vector<at::Tensor> input_grads = server->backward_call(
-        static_cast<int>(ctx->saved_data["owner"].toInt()), ctx->saved_data["call"].toInt(),
+        static_cast<int>(ctx->saved_data["owner"].toInt()), ctx->saved_data["record"].toInt(),
+        ctx->saved_data["call"].toInt(),
         static_cast<int>(ctx->saved_data["microbatch"].toInt()), std::move(grads), n_inputs);
     torch::autograd::variable_list out;
     out.reserve(n_inputs + 2);
@@ -278,12 +282,15 @@ void ExecutionServer::serve(Message message) {
 
 void ExecutionServer::serve_forward(Message m) {
   const int caller = m.source;
-  const int reply_to = m.reply_to >= 0 ? m.reply_to : m.source;
+  const bool head = m.reply_to < 0;
+  const int reply_to = head ? m.source : m.reply_to;
+  const int64_t origin_call = head ? m.call : m.origin_call;
   const int mb = m.microbatch;
   Record rec;
   rec.upstream = caller;
+  rec.upstream_call = m.record;
   rec.reply_to = reply_to;
-  rec.head = m.reply_to < 0;
+  rec.head = head;
   rec.inputs.resize(m.packed.tensors.size());
   for (size_t i = 0; i < m.packed.tensors.size(); ++i)
     if (m.grad_enabled && m.requires_grad[i] && m.packed.tensors[i].defined()) {
@@ -317,6 +324,8 @@ void ExecutionServer::serve_forward(Message m) {
   bool keep = false;
   if (tail) {  // passed on: the last stage of the chain replies to the original caller
     next.kind = MessageKind::kForwardRequest;
+    next.call = new_call_id();  // a chain may visit a stage again: every part has its own id
+    next.origin_call = origin_call;
     next.module = tail->module;
     next.grad_enabled = m.grad_enabled;
     next.reply_to = reply_to;
@@ -330,6 +339,7 @@ void ExecutionServer::serve_forward(Message m) {
     keep = !rec.outputs.empty();
   } else {
     next.kind = MessageKind::kForwardReply;
+    next.call = origin_call;
     next.requires_grad.reserve(out.tensors.size());
     for (const auto& t : out.tensors) {
       const bool r = t.defined() && t.requires_grad();
@@ -340,7 +350,7 @@ void ExecutionServer::serve_forward(Message m) {
     next.packed = std::move(out);
   }
   next.microbatch = mb;
-  next.call = m.call;
+  next.record = m.call;  // this stage's id of its part
   if (keep) state.records[m.call] = std::move(rec);
   send(std::move(next), dst);
 }
@@ -353,6 +363,10 @@ void ExecutionServer::forward_to(int owner, int module, Packed args) {
                 "module run that serves another stage's forward request");
   check_stage(owner, "forward_to");
   state.tail = Tail{owner, module, std::move(args)};
+}
+
+int64_t ExecutionServer::new_call_id() {
+  return (static_cast<int64_t>(stage_) << 40) | next_call_++;
 }
 
 void ExecutionServer::check_stage(int owner, const char* what) const {
@@ -399,7 +413,7 @@ void ExecutionServer::serve_backward(Message m) {
   Message reply;
   reply.kind = rec.head ? MessageKind::kBackwardReply : MessageKind::kBackwardRequest;
   reply.microbatch = mb;
-  reply.call = m.call;
+  reply.call = rec.head ? m.call : rec.upstream_call;
   for (auto& leaf : rec.inputs) {
     if (!leaf.defined()) continue;  // the caller only expects inputs that required grad
     reply.packed.tensors.push_back(leaf.grad());
@@ -423,10 +437,12 @@ Packed ExecutionServer::forward_call(CallState& s) {
                             std::to_string(s.microbatch) + ") from " + stage_name(s.owner));
   s.result_requires_grad = reply.requires_grad;
   s.owner = reply.source;  // the end of a chain (forward_to): the backward starts there
+  s.record = reply.record;
   return std::move(reply.packed);
 }
 
-std::vector<at::Tensor> ExecutionServer::backward_call(int owner, int64_t call, int microbatch,
+std::vector<at::Tensor> ExecutionServer::backward_call(int owner, int64_t record, int64_t call,
+                                                       int microbatch,
                                                        std::vector<at::Tensor> grads,
                                                        size_t n_inputs) {
   if (TaskRunner::current_task() != microbatch)
@@ -435,7 +451,7 @@ std::vector<at::Tensor> ExecutionServer::backward_call(int owner, int64_t call, 
   Message req;
   req.kind = MessageKind::kBackwardRequest;
   req.microbatch = microbatch;
-  req.call = call;
+  req.call = record;
   req.packed.tensors = std::move(grads);
   req.requires_grad.assign(req.packed.tensors.size(), false);
   send(std::move(req), owner);
@@ -457,7 +473,7 @@ Packed ExecutionServer::call(int owner, int module, Packed args) {
   s.owner = owner;
   s.module = module;
   s.microbatch = mb;
-  s.call = (static_cast<int64_t>(stage_) << 40) | next_call_++;
+  s.call = new_call_id();
   s.args_requires_grad.reserve(args.tensors.size());
   std::vector<at::Tensor> grad_inputs;
   const bool grad = c10::GradMode::is_enabled();

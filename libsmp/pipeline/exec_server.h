@@ -85,7 +85,9 @@ class ExecutionServer {
   // Used by the Crossing autograd node (exec_server.cpp).
   struct CallState;
   Packed forward_call(CallState& state);
-  std::vector<at::Tensor> backward_call(int owner, int64_t call, int microbatch,
+  // Sends the output gradients of call `call` to `owner`, which knows it as `record` (the end of
+  // a chain), and waits for the input gradients.
+  std::vector<at::Tensor> backward_call(int owner, int64_t record, int64_t call, int microbatch,
                                         std::vector<at::Tensor> grads, size_t n_inputs);
 
  private:
@@ -100,6 +102,7 @@ class ExecutionServer {
   void follower_task(int microbatch, std::vector<Packed>& results);
   void send(Message message, int dst_stage);
   void check_stage(int owner, const char* what) const;
+  int64_t new_call_id();  // unique in the pipeline for this step (the stage in the high bits)
   void fail_followers(const std::string& what, int64_t step);
   std::string stage_name(int stage) const;
   // Compute spans: a microbatch's stretch on this stage ends where its task parks.

@@ -105,6 +105,8 @@ std::string encode_envelope(const Message& m) {
   put<int64_t>(out, m.call);
   put<int32_t>(out, m.module);
   put<int32_t>(out, m.reply_to);
+  put<int64_t>(out, m.origin_call);
+  put<int64_t>(out, m.record);
   put<uint64_t>(out, m.packed.skeleton.size());
   out += m.packed.skeleton;
   put<uint32_t>(out, static_cast<uint32_t>(m.packed.tensors.size()));
@@ -132,6 +134,8 @@ void decode_envelope(const std::string& bytes, Message& m) {
   m.call = r.get<int64_t>();
   m.module = r.get<int32_t>();
   m.reply_to = r.get<int32_t>();
+  m.origin_call = r.get<int64_t>();
+  m.record = r.get<int64_t>();
   m.packed.skeleton = r.get_bytes(r.get<uint64_t>());
   const uint32_t n = r.get<uint32_t>();
   m.packed.tensors.assign(n, at::Tensor());

@@ -41,8 +41,14 @@ struct Message {
   int64_t call = 0;    // request id (caller stage << 40 | counter); 0 for kEnd / kError
   int32_t module = -1; // kForwardRequest: the binding's module id
   // kForwardRequest passed on along a chain (ExecutionServer::forward_to): the stage that made
-  // the original call and gets the reply; -1 for a request straight from its caller.
+  // the original call and gets the reply (-1 for a request straight from its caller), and that
+  // call's id, which the reply carries in `call`.
   int32_t reply_to = -1;
+  int64_t origin_call = 0;
+  // kForwardRequest passed on: the passing stage's id of its own part (the gradients of this
+  // request's inputs go back there); kForwardReply: the replying stage's id of the call (the
+  // caller's backward request goes there; differs from `call` at the end of a chain).
+  int64_t record = 0;
   bool grad_enabled = false;  // kForwardRequest: the caller's grad mode
   int source = -1;     // filled in on receipt: the sender's stage
   Packed packed;

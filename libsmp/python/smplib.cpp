@@ -117,6 +117,11 @@ class Server {
     return to_py(std::move(out));
   }
 
+  // Inside run_module, as its last act (fast_mode chains): the request goes on to `owner`.
+  void forward_to(int owner, int module, py::bytes skeleton, std::vector<at::Tensor> tensors) {
+    server_->forward_to(owner, module, Packed{std::string(skeleton), std::move(tensors)});
+  }
+
   void progress() { server_->progress(); }  // holds the GIL: cheap, and only inside a task
 
   void backward(std::vector<at::Tensor> tensors, std::vector<at::Tensor> grads) {
@@ -257,6 +262,7 @@ PYBIND11_MODULE(_smplib, m) {
       .def(py::init<py::function>())
       .def("run_step", &Server::run_step)
       .def("call", &Server::call)
+      .def("forward_to", &Server::forward_to)
       .def("backward", &Server::backward)
       .def("progress", &Server::progress)
       .def_property_readonly("stage", &Server::stage)

@@ -120,4 +120,10 @@ if(SMP_HAVE_PYTHON)
       ARGS ${smp_py_tests}/equivalence.py --pp ${pp} --microbatches 1,2,8 --placement cluster
       LABELS "mpi;python;long" TIMEOUT 3600)
   endforeach()
+  # fast_mode: nn.Sequential requests go stage to stage (ExecutionServer::forward_to).
+  smp_add_python_mpi_test(libsmp_python_equivalence_fast_np4_pp4 4
+    ARGS ${smp_py_tests}/equivalence.py --pp 4 --fast-mode LABELS "mpi;python")
+  smp_add_python_mpi_test(libsmp_python_equivalence_fast_np4_pp2 4
+    ARGS ${smp_py_tests}/equivalence.py --pp 2 --fast-mode --schedules interleaved
+    LABELS "mpi;python")
 endif()

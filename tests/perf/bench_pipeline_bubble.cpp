@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
         continue;
       smp::InitOptions o;
       o.use_environment = false;
+      // SMP_BENCH_TRACE=<dir>: write the ranks' traces there (to see where the idle time goes).
+      if (const char* dir = std::getenv("SMP_BENCH_TRACE")) o.trace_dir = dir;
       smp::init({{"partitions", p}, {"microbatches", m}, {"pipeline", pipeline},
                  {"auto_partition", false}, {"default_partition", 0}}, o);
       std::vector<double> idle(p, 0.0);

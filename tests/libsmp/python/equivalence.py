@@ -39,10 +39,10 @@ def reference(name):
     return start, losses, model.state_dict()
 
 
-def run_case(name, pp, schedule, partitioning, microbatches, placement):
+def run_case(name, pp, schedule, partitioning, microbatches, placement, fast_mode=False):
     smp.init({"partitions": pp, "microbatches": microbatches, "pipeline": schedule,
               "auto_partition": partitioning == "auto", "default_partition": 0,
-              "ddp": True, "placement_strategy": placement})
+              "ddp": True, "placement_strategy": placement, "fast_mode": fast_mode})
     start, ref_losses, ref_params = reference(name)
     torch.manual_seed(0)
     net = models.BUILDERS[name]()
@@ -96,14 +96,18 @@ def main():
     ap.add_argument("--partitions", default="manual,auto")
     ap.add_argument("--microbatches", default="4")
     ap.add_argument("--placement", default="spread")
+    ap.add_argument("--fast-mode", action="store_true",
+                    help="SMP's fast_mode: nn.Sequential runs pass requests stage to stage")
     args, _ = ap.parse_known_args()  # under SageMaker / smp-local the toolkit adds --mp_parameters
     failed = passed = 0
     for name, schedule, partitioning, mb in itertools.product(
             args.models.split(","), args.schedules.split(","), args.partitions.split(","),
             [int(m) for m in args.microbatches.split(",")]):
         case = (f"{name} pp={args.pp} schedule={schedule} partition={partitioning} "
-                f"microbatches={mb} placement={args.placement}")
-        problems = run_case(name, args.pp, schedule, partitioning, mb, args.placement)
+                f"microbatches={mb} placement={args.placement}" +
+                (" fast_mode" if args.fast_mode else ""))
+        problems = run_case(name, args.pp, schedule, partitioning, mb, args.placement,
+                            args.fast_mode)
         world = int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
         rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
         if problems:

@@ -5,12 +5,15 @@ result next to a baseline measured in the same run.
              (4 x Linear(512), batch 64, SGD), timed alternately; median step times
   speedup    2 balanced stages on 2 ranks, 8 microbatches, vs one process running the whole
              model (8 x Linear(1024), batch 4096: 512-row microbatches keep each stage compute-bound)
-  bubble     stages that sleep 2 ms forward / 4 ms backward (no CPU, so 4 ranks on 2 cores measure
+  bubble     stages that sleep 5 ms forward / 10 ms backward, as bench_pipeline_bubble's do (no
+             CPU, so 4 ranks on 2 cores measure
              the schedule): idle fraction of the worst stage vs (p-1)/(m+p-1), p in {2, 4},
              m in {4, 8, 16}, both schedules, Python-driven steps
 
     python3 bench_python.py [overhead|speedup|bubble|all] [--mpirun PATH] [--steps N]
                             [--active N]   (active_microbatches; default SMP's, pp + 2)
+                            [--fast-mode]  (SMP's fast_mode: nn.Sequential requests go stage
+                                            to stage instead of back through stage 0)
 """
 
 import argparse
@@ -37,7 +40,8 @@ def mlp(width, layers):
 
 def mpirun(args, np, *child):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMP_NUM_THREADS="1", SMP_MANUAL_INIT="1", BENCH_ACTIVE=str(args.active or 0))
+               OMP_NUM_THREADS="1", SMP_MANUAL_INIT="1", BENCH_ACTIVE=str(args.active or 0),
+               BENCH_FAST_MODE="1" if args.fast_mode else "0")
     out = subprocess.run([args.mpirun, "--oversubscribe", "--bind-to", "none", "-np", str(np),
                           sys.executable, HERE, "--child", *child],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -98,10 +102,12 @@ def overhead(args):
 
 # -- speedup --------------------------------------------------------------------------------
 def config(**cfg):
-    """The benchmark's mp_parameters, with --active when given."""
+    """The benchmark's mp_parameters, with --active and --fast-mode when given."""
     active = int(os.environ.get("BENCH_ACTIVE", "0"))
     if active:
         cfg["active_microbatches"] = min(active, cfg["microbatches"])
+    if os.environ.get("BENCH_FAST_MODE") == "1":
+        cfg["fast_mode"] = True
     return cfg
 
 
@@ -199,7 +205,7 @@ def child_bubble(steps, pipeline, m):
     smp.init(config(partitions=int(os.environ["OMPI_COMM_WORLD_SIZE"]), microbatches=m,
                     pipeline=pipeline, auto_partition=False, default_partition=0))
     p = smp.pp_size()
-    seq = nn.Sequential(*[SleepLayer(0.002, 0.004) for _ in range(p)])
+    seq = nn.Sequential(*[SleepLayer(0.005, 0.010) for _ in range(p)])
     for s in range(p):
         smp.set_partition(seq[s], s)
     model = smp.DistributedModel(seq)
@@ -255,14 +261,16 @@ def main():
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--active", type=int, default=0)
+    ap.add_argument("--fast-mode", action="store_true")
     args = ap.parse_args()
     print(f"bench_python: load average {os.getloadavg()[0]:.2f}"
-          + (f", active_microbatches {args.active}" if args.active else ""), flush=True)
+          + (f", active_microbatches {args.active}" if args.active else "")
+          + (", fast_mode" if args.fast_mode else ""), flush=True)
     for name, fn, default in (("overhead", overhead, 300), ("speedup", speedup, 6),
                               ("bubble", bubble, 4)):
         if args.what in (name, "all"):
             fn(argparse.Namespace(mpirun=args.mpirun, steps=args.steps or default,
-                                  active=args.active))
+                                  active=args.active, fast_mode=args.fast_mode))
 
 
 if __name__ == "__main__":

@@ -254,14 +254,16 @@ class _Engine:
 
     def _patch_sequential(self, idx, name, seq):
         """nn.Sequential as SMP runs it: consecutive children owned by one stage run there as one
-        request (a chain), instead of one request per child."""
+        request (a chain), instead of one request per child. With fast_mode (SMP's internal key)
+        the request for the rest of the Sequential goes from stage to stage and the last one
+        replies, instead of every run's output coming back here."""
         label = f"module '{name}'" if name else "the wrapped module"
 
         def forward(x):
             if self.stage is None or state.tracing or not state.in_step:
                 return seq._smp_orig_forward(x)
             children = list(seq)
-            owners = [self.stage[self.index[id(c)]] for c in children]
+            owners = self._owners(children)
             i = 0
             while i < len(children):
                 j = i
@@ -271,14 +273,18 @@ class _Engine:
                     for child in children[i:j + 1]:
                         self.server.progress()
                         x = child(x)
-                else:
-                    x = self._remote(owners[i], idx, ((x,), {}, (i, j + 1)),
-                                     f"calling {label}[{i}:{j + 1}] (partition {owners[i]})",
-                                     ["input"])
-                i = j + 1
+                    i = j + 1
+                    continue
+                end = len(children) if state.cfg.fast_mode else j + 1
+                x = self._remote(owners[i], idx, ((x,), {}, (i, end)),
+                                 f"calling {label}[{i}:{end}] (partition {owners[i]})", ["input"])
+                i = end
             return x
 
         object.__setattr__(seq, "forward", forward)
+
+    def _owners(self, children):
+        return [self.stage[self.index[id(c)]] for c in children]
 
     def _remote(self, owner, idx, request, where, arg_names):
         skeleton, tensors = pack(request, where, arg_names)
@@ -293,11 +299,20 @@ class _Engine:
             args, kwargs = _to_device((args, kwargs), self.device)
         if chain is None:
             out = mod._smp_orig_forward(*args, **kwargs)
-        else:  # children chain[0]..chain[1]-1 of an nn.Sequential, all owned here
+        else:  # children chain[0]..chain[1]-1 of an nn.Sequential, from here on
+            children = list(mod)
+            owners = self._owners(children)
             out = args[0]
-            for child in list(mod)[chain[0]:chain[1]]:
+            k, end = chain
+            while k < end and owners[k] == self.pp_rank:
                 self.server.progress()
-                out = child(out)
+                out = children[k](out)
+                k += 1
+            if k < end:  # fast_mode: the rest goes on to its owner, which replies to the caller
+                where = f"module '{name or 'root'}'[{k}:{end}] (partition {owners[k]})"
+                skeleton, tensors = pack(((out,), {}, (k, end)), f"calling {where}", ["input"])
+                self.server.forward_to(owners[k], idx, skeleton, tensors)
+                return b"", []
         return pack(out, f"the output of module '{name or 'root'}'")
 
     # -- partitioning -----------------------------------------------------------------------
