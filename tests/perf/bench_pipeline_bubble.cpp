@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   const int only_m = static_cast<int>(arg(argc, argv, "--m", 0));
   const bool only_simple = arg(argc, argv, "--simple", 0) != 0;
   const bool only_interleaved = arg(argc, argv, "--interleaved", 0) != 0;
+  const int active = static_cast<int>(arg(argc, argv, "--active", 0));  // 0: SMP's default
   for (const char* pipeline : {"interleaved", "simple"})
     for (int m : {4, 8, 16}) {
       if ((only_m && m != only_m) || (only_simple && std::string(pipeline) != "simple") ||
@@ -77,8 +78,10 @@ int main(int argc, char** argv) {
       o.use_environment = false;
       // SMP_BENCH_TRACE=<dir>: write the ranks' traces there (to see where the idle time goes).
       if (const char* dir = std::getenv("SMP_BENCH_TRACE")) o.trace_dir = dir;
-      smp::init({{"partitions", p}, {"microbatches", m}, {"pipeline", pipeline},
-                 {"auto_partition", false}, {"default_partition", 0}}, o);
+      smp::Json params = {{"partitions", p}, {"microbatches", m}, {"pipeline", pipeline},
+                          {"auto_partition", false}, {"default_partition", 0}};
+      if (active > 0) params["active_microbatches"] = std::min(active, m);
+      smp::init(params, o);
       std::vector<double> idle(p, 0.0);
       {
         torch::nn::Sequential seq;
@@ -125,7 +128,7 @@ int main(int argc, char** argv) {
         auto sim = smp::core::simulate_pipeline(
             std::string(pipeline) == "simple" ? smp::core::PipelineSchedule::kSimple
                                               : smp::core::PipelineSchedule::kInterleaved,
-            p, m, p + 2, tf, tb);
+            p, m, active > 0 ? std::min(active, m) : p + 2, tf, tb);
         double worst = 0;
         std::string per_stage;
         for (int s = 0; s < p; ++s) {
