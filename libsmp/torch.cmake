@@ -7,6 +7,7 @@ add_library(smp STATIC
   runtime/init.cpp
   runtime/queries.cpp
   runtime/runtime.cpp
+  runtime/timeout_notice.cpp
   comm/work.cpp
   comm/backend.cpp
   comm/mpi_backend.cpp

@@ -1,5 +1,7 @@
 #include "libsmp/comm/work.h"
 
+#include <atomic>
+
 #include <sched.h>
 #include <sys/prctl.h>
 
@@ -38,6 +40,12 @@ std::string timeout_message(std::chrono::duration<double> timeout, const std::st
          "(check the other ranks' logs). If it is only slow, raise SMP_RECV_TIMEOUT_S.";
 }
 
+namespace {
+std::atomic<WaitHook> g_wait_hook{nullptr};
+}  // namespace
+
+void set_wait_hook(WaitHook hook) { g_wait_hook = hook; }
+
 void wait(Work& work, std::chrono::duration<double> timeout,
           const std::function<std::string()>& what) {
   if (work.test()) return;
@@ -46,6 +54,7 @@ void wait(Work& work, std::chrono::duration<double> timeout,
   Backoff backoff;
   while (!work.test()) {
     if (std::chrono::steady_clock::now() > deadline) throw TimeoutError(timeout_message(timeout, what()));
+    if (WaitHook hook = g_wait_hook) hook(what);
     backoff.pause();
   }
 }

@@ -61,6 +61,11 @@ class Backoff {
 // "timed out after T s waiting for <what()>" plus a hint about SMP_RECV_TIMEOUT_S.
 void wait(Work& work, std::chrono::duration<double> timeout, const std::function<std::string()>& what);
 
+// Called on every pause of wait() with what it waits for (the runtime installs its check for a
+// peer's timeout notice here; nullptr: none).
+using WaitHook = void (*)(const std::function<std::string()>& what);
+void set_wait_hook(WaitHook hook);
+
 std::string timeout_message(std::chrono::duration<double> timeout, const std::string& what);
 
 }  // namespace smp::comm

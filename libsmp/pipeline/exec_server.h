@@ -79,6 +79,9 @@ class ExecutionServer {
   // calls and from gradient hooks (cheap: a test of the pending requests).
   void progress();
 
+  // What this stage's microbatches wait for (diagnostics).
+  std::string describe_waits() const { return tasks_.describe_waits(); }
+
   // The server whose step is running on this process, or nullptr.
   static ExecutionServer* running();
 

@@ -289,6 +289,13 @@ StepResult step(const StepFunction& fn, const Inputs& inputs, const StepOptions&
                    (m == 1 || rt.config.pipeline != core::PipelineSchedule::kSimple);
   run.context = "rank " + std::to_string(rt.rank) + " (pipeline stage " +
                 std::to_string(rt.coords.pp_rank) + "), step " + std::to_string(rt.steps);
+  // A peer that timed out asks every rank where it stands.
+  run.progress = [model] {
+    if (auto* notices = detail::timeout_notices())
+      notices->check([model] {
+        return model && model->server ? model->server->describe_waits() : runner().describe_waits();
+      });
+  };
 
   std::vector<Returns> results;
   g_in_step = true;

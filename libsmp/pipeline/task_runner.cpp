@@ -230,6 +230,15 @@ bool TaskRunner::poll_one(int i) {
   return true;
 }
 
+std::string TaskRunner::describe_waits() const {
+  std::string out;
+  for (size_t i = 0; i < tasks_.size(); ++i)
+    if (tasks_[i].waiting)
+      out += (out.empty() ? "" : "; ") + std::string("microbatch ") + std::to_string(i) + ": " +
+             tasks_[i].waiting->what;
+  return out.empty() ? "nothing (computing)" : out;
+}
+
 bool TaskRunner::earlier_ready() {
   const int task = t_task;
   if (inline_ || task <= 0 || task >= static_cast<int>(tasks_.size())) return false;

@@ -57,6 +57,9 @@ class TaskRunner {
 
   // Inside a task: park until wait.ready() holds.
   void wait(Wait wait);
+  // What the parked tasks wait for, one "microbatch i: <what>" per task (for diagnostics).
+  std::string describe_waits() const;
+
   // Inside a task: whether an earlier microbatch's wait has completed (polling those not yet
   // known), so the schedule should choose before this task goes on with work that is here.
   bool earlier_ready();

@@ -48,6 +48,18 @@ Packed from_py(const py::handle& h) {
   return p;
 }
 
+// Prints every Python thread's stack to stderr (faulthandler), labelled with this rank.
+void dump_python_stacks() {
+  const int rank = smp::is_initialized() ? smp::detail::runtime().rank : -1;
+  std::fprintf(stderr, "[smp rank %d] Python stacks:\n", rank);
+  std::fflush(stderr);
+  py::gil_scoped_acquire gil;
+  try {
+    py::module_::import("faulthandler").attr("dump_traceback")(py::arg("all_threads") = true);
+  } catch (const py::error_already_set&) {
+  }
+}
+
 // The process's pipeline engine, owned by the Python DistributedModel.
 class Server {
  public:
@@ -82,14 +94,15 @@ class Server {
     // A peer that never answers: say what this rank waits for and where every Python thread
     // stands (the step's microbatch tasks are parked inside the model), then fail the step.
     run.on_timeout = [rank = rt.rank](const std::string& message) {
-      py::gil_scoped_acquire gil;
-      std::fprintf(stderr, "[smp rank %d] TIMEOUT: %s\n[smp rank %d] Python stacks:\n", rank,
-                   message.c_str(), rank);
+      std::fprintf(stderr, "[smp rank %d] TIMEOUT: %s\n", rank, message.c_str());
       std::fflush(stderr);
-      try {
-        py::module_::import("faulthandler").attr("dump_traceback")(py::arg("all_threads") = true);
-      } catch (const py::error_already_set&) {
-      }
+      dump_python_stacks();
+      if (auto* notices = smp::detail::timeout_notices()) notices->announce();
+    };
+    // A peer that timed out asks every rank where it stands.
+    run.progress = [this] {
+      if (auto* notices = smp::detail::timeout_notices())
+        notices->check([this] { return server_->describe_waits(); });
     };
     std::vector<Packed> results;
     {
@@ -170,14 +183,19 @@ PYBIND11_MODULE(_smplib, m) {
     }
   });
 
-  m.def("init", [](const std::string& config_json, bool use_environment) {
+  // `stack_dump_signal`: the signal faulthandler was registered for (a timed-out rank on this
+  // host sends it, so a rank busy in Python code prints its stacks too); 0 for none.
+  m.def("init", [](const std::string& config_json, bool use_environment, int stack_dump_signal) {
     smp::InitOptions options;
     options.use_environment = use_environment;
+    options.stack_dump_signal = stack_dump_signal;
     smp::Json config = smp::Json::parse(config_json);
-    py::gil_scoped_release nogil;
-    if (config.is_null()) smp::init();  // SM_HP_MP_PARAMETERS alone
-    else smp::init(config, options);
-  });
+    {
+      py::gil_scoped_release nogil;
+      smp::detail::init(config.is_null() ? nullptr : &config, options);  // null: the environment
+    }
+    smp::detail::timeout_notices()->set_dumper(dump_python_stacks);
+  }, py::arg("config_json"), py::arg("use_environment") = true, py::arg("stack_dump_signal") = 0);
   m.def("is_initialized", &smp::is_initialized);
   m.def("shutdown", [](bool finalize_mpi) {
     py::gil_scoped_release nogil;

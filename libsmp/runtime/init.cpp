@@ -8,6 +8,7 @@
 #include <map>
 
 #include "libsmp/comm/mpi_backend.h"
+#include "libsmp/comm/work.h"
 #include "libsmp/core/pyjson.h"
 #include "libsmp/runtime/error.h"
 #include "libsmp/runtime/runtime.h"
@@ -247,6 +248,10 @@ void init_impl(const Json* script_config, const InitOptions& options) {
   rt->pp_gather = split(MPI_COMM_WORLD, topo, rt->rank, core::CommGroup::kPp, rt->timeout, "PP_GROUP");
   rt->dp = split(MPI_COMM_WORLD, topo, rt->rank, core::CommGroup::kDp, rt->timeout, "DP_GROUP");
 
+  rt->notices = std::make_unique<detail::TimeoutNotices>(rt->rank, rt->host, options.stack_dump_signal);
+  comm::set_wait_hook([](const std::function<std::string()>& what) {
+    if (auto* notices = detail::timeout_notices()) notices->check(what);
+  });
   rt->tracer = make_tracer(options, *rt);
   if (rt->rank == 0)
     std::fprintf(stderr,
@@ -265,6 +270,8 @@ void init_impl(const Json* script_config, const InitOptions& options) {
 void init() { init_impl(nullptr, InitOptions{}); }
 
 void init(const Json& config, const InitOptions& options) { init_impl(&config, options); }
+
+void detail::init(const Json* config, const InitOptions& options) { init_impl(config, options); }
 
 bool is_initialized() { return detail::runtime_or_null() != nullptr; }
 

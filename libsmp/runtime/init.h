@@ -32,6 +32,9 @@ struct InitOptions {
   // message and ends the job with MPI_Abort(1); true (SMP_ON_TIMEOUT=throw) throws
   // smp::TimeoutError to the caller instead.
   std::optional<bool> throw_on_timeout;
+  // A signal whose handler prints this process's stacks (the Python package: faulthandler on
+  // SIGUSR2); when a rank on this host times out it sends it here. 0: none (C++ programs).
+  int stack_dump_signal = 0;
 };
 
 void init();
@@ -45,5 +48,10 @@ void shutdown(bool finalize_mpi = true);
 
 // The mp_parameters in effect after merging (throws before init).
 const Json& mp_parameters();
+
+namespace detail {
+// init for bindings: `config` null means SM_HP_MP_PARAMETERS alone, as smp::init().
+void init(const Json* config, const InitOptions& options);
+}  // namespace detail
 
 }  // namespace smp

@@ -48,6 +48,7 @@ void fatal(const std::string& message) {
   std::fprintf(stderr, "[smp rank %d] FATAL: %s\n[smp rank %d] aborting the job (MPI_Abort).\n",
                rank, message.c_str(), rank);
   std::fflush(stderr);
+  if (auto* rt = runtime_or_null(); rt && rt->notices) rt->notices->announce();
   if (auto* rt = runtime_or_null(); rt && rt->tracer) rt->tracer->flush();
   if (init && !fin) MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);

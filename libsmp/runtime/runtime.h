@@ -13,6 +13,7 @@
 #include "libsmp/core/config.h"
 #include "libsmp/core/topology.h"
 #include "libsmp/runtime/groups.h"
+#include "libsmp/runtime/timeout_notice.h"
 #include "libsmp/trace/tracer.h"
 
 namespace smp::detail {
@@ -39,6 +40,7 @@ struct Runtime {
   std::unique_ptr<comm::Backend> dp_cuda;    // DP group over NCCL (CUDA tensors), when built
   std::unique_ptr<comm::Backend> pp_gather;  // PP group: state_dict gathers (collective)
 
+  std::unique_ptr<TimeoutNotices> notices;  // a peer's timeout: every rank says where it stands
   std::unique_ptr<trace::Tracer> tracer;
   int64_t steps = 0;  // smp steps completed on this rank
 
@@ -50,8 +52,9 @@ struct Runtime {
 Runtime& runtime();
 Runtime* runtime_or_null();
 
-// Prints "[smp rank R] message" to stderr, flushes traces and ends the whole job with
-// MPI_Abort(1). For failures other ranks cannot recover from (a peer timed out mid-pipeline).
+// Prints "[smp rank R] message" to stderr, asks every rank to print where it stands
+// (TimeoutNotices), flushes traces and ends the whole job with MPI_Abort(1). For failures other
+// ranks cannot recover from (a peer timed out mid-pipeline).
 [[noreturn]] void fatal(const std::string& message);
 
 // Owner of the runtime (init.cpp).

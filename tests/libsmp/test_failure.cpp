@@ -23,10 +23,14 @@ struct Outcome {
   std::string output;
 };
 
-Outcome run_job(const std::string& mode, const std::string& timeout_s) {
-  std::vector<std::string> args = {SMP_MPIRUN, "--oversubscribe", "--bind-to", "none", "-np", "2",
-                                   "-x", "SM_HP_MP_PARAMETERS={\"partitions\": 2, \"microbatches\": 2}",
+Outcome run_job(const std::string& mode, const std::string& timeout_s, int stages = 2,
+                const std::string& leader_timeout_s = "") {
+  const std::string n = std::to_string(stages);
+  std::vector<std::string> args = {SMP_MPIRUN, "--oversubscribe", "--bind-to", "none", "-np", n,
+                                   "-x", "SM_HP_MP_PARAMETERS={\"partitions\": " + n +
+                                             ", \"microbatches\": 2}",
                                    "-x", "SMP_RECV_TIMEOUT_S=" + timeout_s,
+                                   "-x", "SMP_FAILURE_LEADER_TIMEOUT_S=" + leader_timeout_s,
                                    SMP_FAILURE_CHILD, mode};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -79,6 +83,18 @@ TEST_CASE("a peer that stops answering fails the job within the timeout, naming 
   CHECK_THAT(r.output, ContainsSubstring("from pipeline stage 1 (global rank 1)"));
   CHECK_THAT(r.output, ContainsSubstring("microbatch"));
   CHECK_THAT(r.output, ContainsSubstring("[smp rank 0] FATAL"));
+}
+
+TEST_CASE("when one rank gives up, the others say what they wait for", "[failure]") {
+  // Stage 1 of 3 hangs: stage 2 (waiting for its next request) times out after 4 s and asks the
+  // others to print where they stand; stage 0 (waiting for the model output, with a timeout of
+  // 30 s) says what it waits for.
+  auto r = run_job("hang", "4", 3, "30");
+  INFO(r.output);
+  CHECK(r.status != 0);
+  CHECK(r.seconds < 60);
+  CHECK_THAT(r.output, ContainsSubstring("asked every rank to print what it waits for"));
+  CHECK_THAT(r.output, ContainsSubstring("is ending the job (see its message); this rank waits for: microbatch"));
 }
 
 TEST_CASE("a peer killed mid-step fails the job", "[failure]") {

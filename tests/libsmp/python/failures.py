@@ -5,12 +5,14 @@ its output and that it ended well within the receive timeout:
   body-raises    the step body raises on the leader: its traceback; the other stage names stage 0
   module-raises  a module on stage 1 raises: the leader shows stage 1's traceback
   peer-stalls    stage 1 sleeps in a module past SMP_RECV_TIMEOUT_S: the leader prints what it
-                 waits for and its Python stacks, and the job fails
+                 waits for and its Python stacks, stage 1 (busy in Python, never polling) prints
+                 its stacks too, on the leader's signal, and the job fails
 
     python3 failures.py MPIRUN
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -69,9 +71,10 @@ def check(mpirun, mode, needles, max_seconds):
         problems.append("the job exited 0")
     if seconds > max_seconds:
         problems.append(f"it took {seconds:.1f} s (limit {max_seconds} s)")
-    for needle in needles:
-        if needle not in out:
-            problems.append(f"the output lacks {needle!r}")
+    for needle in needles:  # a text, or a pattern one line must match
+        found = needle.search(out) if isinstance(needle, re.Pattern) else needle in out
+        if not found:
+            problems.append(f"the output lacks {getattr(needle, 'pattern', needle)!r}")
     if problems:
         print(f"FAIL {mode}: " + "; ".join(problems) + "\n" + out[-5000:], flush=True)
         return False
@@ -97,7 +100,10 @@ def main():
         ], 60),
         check(mpirun, "peer-stalls", [
             "TIMEOUT", "timed out after 5",
-            "Python stacks", "in forward",                 # where the stalled thread stands
+            "Python stacks", "in forward",                 # where the leader's tasks stand
+            "asked every rank to print",
+            # stage 1's own stack, printed by its faulthandler: the sleep in Stage1.forward
+            re.compile(r'^\[1,1\]<stderr>:\s+File ".*failures\.py", line \d+ in forward$', re.M),
         ], 90),
     ]
     passed = sum(results)

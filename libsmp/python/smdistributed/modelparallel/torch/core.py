@@ -90,6 +90,18 @@ def _log(msg):
     print(f"[smp] {msg}", file=sys.stderr, flush=True)
 
 
+def _stack_dump_signal():
+    """SIGUSR2 prints every thread's stack (faulthandler, from C, so also while Python code runs);
+    a rank that times out sends it to the ranks on its host. 0 where that is not possible."""
+    try:
+        import faulthandler
+        import signal
+        faulthandler.register(signal.SIGUSR2, all_threads=True, chain=False)
+        return int(signal.SIGUSR2)
+    except (AttributeError, ValueError, RuntimeError, OSError):
+        return 0
+
+
 def init(config=None):
     """smp.init(config=None): start SMP. SM_HP_MP_PARAMETERS (set by SageMaker and smp-local)
     overrides `config` key by key; the caller's dict is updated with the merged values."""
@@ -106,7 +118,8 @@ def init(config=None):
             config.update(json.loads(env))
         except ValueError:
             pass  # the C++ runtime reports a malformed SM_HP_MP_PARAMETERS with its fix
-    _smplib.init(json.dumps(config), True)  # None: SM_HP_MP_PARAMETERS alone
+    # None: SM_HP_MP_PARAMETERS alone
+    _smplib.init(json.dumps(config), True, _stack_dump_signal())
     merged = json.loads(_smplib.mp_parameters())
     state.cfg = _Config(merged, json.loads(_smplib.config()))
     state.initialized = True
