@@ -12,7 +12,7 @@ int in_flight_limit(PipelineSchedule schedule, int microbatches, int active_micr
 }
 
 int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
-              int active_microbatches) {
+              int active_microbatches, bool last_backward) {
   const int m = static_cast<int>(tasks.size());
   int in_flight = 0, first_unstarted = -1, ready_forward = -1, ready_backward = -1;
   // Microbatches keep their order on a stage: only the earliest forward still due, and only the
@@ -83,7 +83,12 @@ int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
     if (ready_backward >= 0 && all_forwards_done) return ready_backward;
     return -1;
   }
-  // interleaved (and _only_forward, which never reaches a backward): backward first.
+  // interleaved (and _only_forward, which never reaches a backward): backward first, but after a
+  // backward, forward work that is ready goes first (1F1B alternation).
+  if (last_backward && ready_backward >= 0) {
+    if (ready_forward >= 0) return ready_forward;
+    if (startable >= 0) return startable;
+  }
   if (ready_backward >= 0) return ready_backward;
   if (ready_forward >= 0) return ready_forward;
   return startable;
@@ -132,6 +137,7 @@ SimResult simulate_pipeline(PipelineSchedule schedule, int stages, int microbatc
   std::vector<std::vector<SimTask>> task(p, std::vector<SimTask>(m));
   std::vector<double> busy_until(p, 0.0);
   std::vector<int> running(p, -1);  // task computing on the stage, or -1
+  std::vector<bool> last_backward(p, false);  // the stage's previous compute (pick_next's 1F1B)
   SimResult result;
   result.stages.resize(p);
   result.max_in_flight.assign(p, 0);
@@ -193,7 +199,7 @@ SimResult simulate_pipeline(PipelineSchedule schedule, int stages, int microbatc
             case Step::kDone: v.phase = TaskPhase::kDone; break;
           }
         }
-        int pick = pick_next(schedule, views, active_microbatches);
+        int pick = pick_next(schedule, views, active_microbatches, last_backward[s]);
         if (pick < 0) continue;
         SimTask& t = task[s][pick];
         progressed = true;
@@ -204,6 +210,7 @@ SimResult simulate_pipeline(PipelineSchedule schedule, int stages, int microbatc
         }
         if (t.step == Step::kWaitActivation) {
           t.step = Step::kComputeForward;
+          last_backward[s] = false;
           running[s] = pick;
           busy_until[s] = now + t_forward;
           result.stages[s].push_back({false, pick, now, now + t_forward});
@@ -211,6 +218,7 @@ SimResult simulate_pipeline(PipelineSchedule schedule, int stages, int microbatc
           t.step = Step::kAtBackward;  // output received, loss computed, model.backward reached
         } else if (t.step == Step::kAtBackward) {
           t.step = Step::kComputeBackward;
+          last_backward[s] = true;
           running[s] = pick;
           busy_until[s] = now + t_backward;
           result.stages[s].push_back({true, pick, now, now + t_backward});

@@ -43,8 +43,11 @@ struct TaskView {
 int in_flight_limit(PipelineSchedule schedule, int microbatches, int active_microbatches);
 
 // The task to resume or start next (tasks[i] is microbatch i), or -1 when none may run now.
+// `last_backward`: the stage's previous compute was a backward; interleaved then takes forward
+// work before another backward when both are ready (1F1B: forwards and backwards alternate in
+// steady state instead of running in bursts, which starve the stages after this one).
 int pick_next(PipelineSchedule schedule, const std::vector<TaskView>& tasks,
-              int active_microbatches);
+              int active_microbatches, bool last_backward = false);
 
 // One compute span of the modelled pipeline.
 struct SimSpan {

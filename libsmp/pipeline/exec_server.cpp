@@ -585,6 +585,10 @@ std::vector<Packed> ExecutionServer::run_step(int microbatches, const StepBody& 
     if (user_progress) user_progress();
   };
   run.run_inline = options.run_inline && stages_ == 1;
+  // active_microbatches caps admission on the leader only: a follower holding back a request of an
+  // admitted microbatch (its task for an earlier one still waiting for the end message) would
+  // only delay the pipeline.
+  if (stage_ != 0) run.active_microbatches = microbatches;
   at::ThreadLocalState tls;  // grad mode etc. of the caller, for every task thread
   try {
     if (stage_ == 0) {

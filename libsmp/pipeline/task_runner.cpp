@@ -78,6 +78,7 @@ void TaskRunner::run(int count, const std::function<void(int)>& body, const RunO
   body_ = &body;
   first_error_ = nullptr;
   done_ = 0;
+  last_backward_ = false;
   tasks_.assign(count, Task{});
   if (options.run_inline || count == 0) {
     run_inline(count, body);
@@ -179,8 +180,10 @@ int TaskRunner::dispatch(int self, bool main_thread) {
     if (pick < 0) {
       std::vector<core::TaskView> views(count);
       for (int i = 0; i < count; ++i) views[i] = tasks_[i].view;
-      pick = core::pick_next(options_.schedule, views, options_.active_microbatches);
+      pick = core::pick_next(options_.schedule, views, options_.active_microbatches,
+                             last_backward_);
     }
+    if (pick >= 0) last_backward_ = tasks_[pick].view.phase == core::TaskPhase::kBackward;
     if (pick < 0) {
       bool anyone_waiting = false;
       for (const auto& t : tasks_)

@@ -103,6 +103,7 @@ class TaskRunner {
   struct Baton;
   std::unique_ptr<Baton> baton_;
   std::exception_ptr first_error_;
+  bool last_backward_ = false;  // the last task dispatched was in its backward (pick_next)
   int done_ = 0;
   bool inline_ = false;
 };
