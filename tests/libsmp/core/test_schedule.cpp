@@ -36,6 +36,30 @@ TEST_CASE("interleaved: a ready backward goes before a ready forward and a new m
   CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 2) == -1);  // 2 in flight already
 }
 
+TEST_CASE("interleaved: after a backward, ready forward work goes first (1F1B alternation)",
+          "[schedule]") {
+  std::vector<TaskView> tasks = {view(TaskPhase::kBackward, true, true),
+                                 view(TaskPhase::kForward, true, false), view(TaskPhase::kNotStarted)};
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4, /*last_backward=*/false) == 0);
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4, /*last_backward=*/true) == 1);
+  tasks[1].runnable = false;  // waiting for its output: a new microbatch, within the cap
+  tasks[1].forward_done = true;
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 4, true) == 2);
+  CHECK(pick_next(PipelineSchedule::kInterleaved, tasks, 2, true) == 0);  // cap reached: backward
+  // Simple ignores it: forwards first anyway.
+  tasks[1] = view(TaskPhase::kForward, true, false);
+  CHECK(pick_next(PipelineSchedule::kSimple, tasks, 4, true) == 1);
+}
+
+TEST_CASE("interleaved: the modelled last stage alternates F and B in steady state", "[schedule]") {
+  SimResult r = simulate_pipeline(PipelineSchedule::kInterleaved, 4, 8, 6, 1.0, 2.0);
+  const std::string last = order(r, 3);
+  // No two backwards in a row while forwards remain.
+  CHECK(last.find("B0 F") != std::string::npos);
+  CHECK(last.rfind("F7") > last.find("B0"));
+  CHECK(r.idle_fraction(3) == Catch::Approx(ideal_bubble_fraction(4, 8)).margin(0.02));
+}
+
 TEST_CASE("simple: no backward before every forward on the stage", "[schedule]") {
   std::vector<TaskView> tasks = {view(TaskPhase::kBackward, true, true),
                                  view(TaskPhase::kForward, false, false)};
