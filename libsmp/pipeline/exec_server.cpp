@@ -1,12 +1,12 @@
 #include "libsmp/pipeline/exec_server.h"
 
-#include <optional>
-
 #include <ATen/Functions.h>
 #include <ATen/ThreadLocalState.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include <optional>
 
 #include "libsmp/comm/mpi_backend.h"
 #include "libsmp/comm/work.h"
