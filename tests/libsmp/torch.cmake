@@ -44,6 +44,9 @@ smp_add_mpi_test(libsmp_runtime_np2_objects TARGET test_smp_runtime NP 2 ARGS "[
 smp_add_mpi_executable(test_smp_step test_step.cpp)
 smp_add_mpi_test(libsmp_step_np1 TARGET test_smp_step NP 1 LABELS "mpi;unit")
 
+smp_add_mpi_executable(test_smp_server_messages test_server_messages.cpp)
+smp_add_mpi_test(libsmp_server_messages_np1 TARGET test_smp_server_messages NP 1 LABELS "mpi;unit")
+
 smp_add_mpi_executable(test_smp_pipeline_step test_pipeline_step.cpp)
 foreach(np 2 4)
   smp_add_mpi_test(libsmp_pipeline_step_np${np} TARGET test_smp_pipeline_step NP ${np} LABELS mpi)
