@@ -56,7 +56,6 @@ struct ModelImpl {
   std::vector<MicrobatchState> mbs;
   int microbatches = 1;
   long long step = 0;
-  bool stepping = false;
   bool any_backward = false;
   // With DDP the backward is seeded with 1/dp so the allreduce can sum (no division pass). Grads
   // left from before (accumulation without zero_grad) are divided by dp at the next step's start

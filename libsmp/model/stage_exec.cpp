@@ -115,7 +115,6 @@ void ModelImpl::backward(const std::vector<at::Tensor>& tensors,
 void ModelImpl::begin_step(long long step_index, int microbatch_count) {
   microbatches = microbatch_count;
   step = step_index;
-  stepping = true;
   any_backward = false;
   mbs.assign(microbatch_count, MicrobatchState{});
   auto& rt = runtime();
@@ -137,13 +136,11 @@ int ModelImpl::ddp_size() const {
 
 void ModelImpl::end_step(bool backward_ran) {
   auto& rt = runtime();
-  stepping = false;
   mbs.clear();
   if (reducer && backward_ran) reducer->reduce(rt.trace(), step, /*prescaled=*/true);
 }
 
 void ModelImpl::abort_step() {
-  stepping = false;
   mbs.clear();
 }
 

@@ -4,6 +4,7 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "libsmp/model/model_impl.h"
@@ -63,64 +64,46 @@ void check_splittable(const c10::IValue& v, int m, int64_t axis, const std::stri
   }
 }
 
-c10::IValue slice(const c10::IValue& v, int m, int i, int64_t axis) {
-  if (v.isTensor()) {
-    const at::Tensor& t = v.toTensor();
-    if (t.dim() == 0) return v;
-    int64_t len = t.size(axis) / m;
-    return t.narrow(axis, i * len, len);
-  }
+// `v` with `fn` applied to every tensor inside it (also in lists, tuples and dicts); numbers,
+// strings and None stay as they are.
+c10::IValue map_tensors(const c10::IValue& v, const std::function<at::Tensor(const at::Tensor&)>& fn) {
+  if (v.isTensor()) return fn(v.toTensor());
   if (v.isTensorList()) {
     c10::List<at::Tensor> out;
-    for (const at::Tensor& t : v.toTensorList().vec()) out.push_back(slice(c10::IValue(t), m, i, axis).toTensor());
+    for (const at::Tensor& t : v.toTensorList().vec()) out.push_back(fn(t));
     return out;
   }
   if (v.isList()) {
     auto list = v.toList();
     c10::impl::GenericList out(list.elementType());
-    for (size_t k = 0; k < list.size(); ++k) out.push_back(slice(list.get(k), m, i, axis));
+    for (size_t k = 0; k < list.size(); ++k) out.push_back(map_tensors(list.get(k), fn));
     return out;
   }
   if (v.isTuple()) {
     std::vector<c10::IValue> elems;
-    for (const auto& e : v.toTupleRef().elements()) elems.push_back(slice(e, m, i, axis));
+    for (const auto& e : v.toTupleRef().elements()) elems.push_back(map_tensors(e, fn));
     return c10::ivalue::Tuple::create(std::move(elems));
   }
   if (v.isGenericDict()) {
     auto dict = v.toGenericDict();
     c10::impl::GenericDict out(dict.keyType(), dict.valueType());
-    for (const auto& entry : dict) out.insert(entry.key(), slice(entry.value(), m, i, axis));
-    return out;
-  }
-  return v;  // numbers, strings, None: the same for every microbatch
-}
-
-// `v` with every tensor inside it (also in lists, tuples and dicts) detached.
-c10::IValue detach_nested(const c10::IValue& v) {
-  if (v.isTensor()) return v.toTensor().detach();
-  if (v.isTensorList()) {
-    c10::List<at::Tensor> out;
-    for (const at::Tensor& t : v.toTensorList().vec()) out.push_back(t.detach());
-    return out;
-  }
-  if (v.isList()) {
-    auto list = v.toList();
-    c10::impl::GenericList out(list.elementType());
-    for (size_t k = 0; k < list.size(); ++k) out.push_back(detach_nested(list.get(k)));
-    return out;
-  }
-  if (v.isTuple()) {
-    std::vector<c10::IValue> elems;
-    for (const auto& e : v.toTupleRef().elements()) elems.push_back(detach_nested(e));
-    return c10::ivalue::Tuple::create(std::move(elems));
-  }
-  if (v.isGenericDict()) {
-    auto dict = v.toGenericDict();
-    c10::impl::GenericDict out(dict.keyType(), dict.valueType());
-    for (const auto& entry : dict) out.insert(entry.key(), detach_nested(entry.value()));
+    for (const auto& entry : dict) out.insert(entry.key(), map_tensors(entry.value(), fn));
     return out;
   }
   return v;
+}
+
+// Microbatch i of m: every tensor's slice along `axis` (a scalar tensor goes to every microbatch).
+c10::IValue slice(const c10::IValue& v, int m, int i, int64_t axis) {
+  return map_tensors(v, [&](const at::Tensor& t) {
+    if (t.dim() == 0) return t;
+    const int64_t len = t.size(axis) / m;
+    return t.narrow(axis, i * len, len);
+  });
+}
+
+c10::IValue detach_nested(const c10::IValue& v) {
+  return map_tensors(v, [](const at::Tensor& t) { return t.detach(); });
 }
 
 }  // namespace
